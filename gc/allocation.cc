@@ -1,0 +1,82 @@
+// The allocation slow path and the public control calls: where the heap, the
+// thread registry and the collector meet.
+//
+// allocate_slow runs when a thread's cursor for the size class is empty (about
+// once per 64 small allocations), for every large object, and on a thread's
+// first allocation. In order, it:
+//   1. registers the thread (first call only) and reads the environment;
+//   2. refuses to run inside a destructor called by the sweeper;
+//   3. polls the safepoint (a pending stop-the-world parks the thread here);
+//   4. starts a cycle if the heap has reached its goal;
+//   5. refills the cursor or allocates a large span; if the arena is
+//      exhausted, collects once and retries, then throws std::bad_alloc.
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+#include "gc/collector.hpp"
+#include "gc/config.hpp"
+#include "gc/control.hpp"
+#include "gc/pacer.hpp"
+#include "heap/heap.hpp"
+#include "heap/sweeper.hpp"
+#include "roots/safepoint.hpp"
+#include "roots/thread_registry.hpp"
+
+namespace tricolor {
+
+namespace {
+roots::thread_state* runtime_thread() {
+  static const bool initialized = [] {
+    gc::the_pacer.initialize(gc::environment_config().gc_percent);
+    return true;
+  }();
+  (void)initialized;
+  return roots::current_thread();
+}
+
+[[noreturn]] void allocation_in_destructor() {
+  const heap::type_descriptor* type = heap::finalizing_type();
+  std::fprintf(stderr,
+               "tricolor: the destructor of %s allocated managed memory while "
+               "the collector was sweeping; destructors of managed objects must "
+               "not allocate or touch other managed objects\n",
+               type ? type->name : "a managed object");
+  std::abort();
+}
+
+void* try_allocate(roots::thread_state* self, std::size_t bytes) {
+  if (bytes > heap::max_small_size) return heap::the_heap.allocate_large(bytes);
+  std::size_t cls = heap::size_class_of(bytes);
+  if (void* slot = self->cache.try_allocate(cls)) return slot;
+  return heap::the_heap.refill_and_allocate(self->cache, cls);
+}
+}  // namespace
+
+void* heap::allocate_slow(std::size_t bytes) {
+  roots::thread_state* self = runtime_thread();
+  if (self->collecting) allocation_in_destructor();
+  safepoint();
+  gc::maybe_start_cycle(self);
+  if (void* slot = try_allocate(self, bytes)) return slot;
+  gc::run_cycle(self, gc::cycle_trigger::out_of_memory);
+  if (void* slot = try_allocate(self, bytes)) return slot;
+  throw std::bad_alloc();
+}
+
+void heap::note_finalizable(void* slot) {
+  find_span(slot)->has_finalizers.store(true, std::memory_order_relaxed);
+}
+
+void collect() {
+  roots::thread_state* self = runtime_thread();
+  if (self->collecting) allocation_in_destructor();
+  gc::run_cycle(self, gc::cycle_trigger::forced);
+}
+
+int set_gc_percent(int percent) {
+  runtime_thread();
+  return gc::the_pacer.set_gc_percent(percent);
+}
+
+}  // namespace tricolor

@@ -1,0 +1,39 @@
+// Configuration from the environment, read once at first use of the heap.
+//
+//     TRICOLOR_GC_PERCENT   heap growth percent before the next cycle, or
+//                           "off" (the GOGC analogue); default 100
+//     TRICOLOR_DEBUG        comma-separated key=value list (the GODEBUG
+//                           analogue): gctrace=N (0, 1 or 2)
+//
+// A malformed value never stops the program and is never silently accepted:
+// one line on stderr names the variable, the value, and what is used instead.
+// The parsers below are pure functions so tests can feed them every form.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace tricolor::gc {
+
+inline constexpr int default_gc_percent = 100;
+
+struct config {
+  int gc_percent = default_gc_percent;  // < 0: pacing-triggered cycles off
+  int gctrace = 0;
+};
+
+// Parses a TRICOLOR_GC_PERCENT value: a decimal integer >= 0, or "off"
+// (any case), which yields -1. On a malformed value returns the default and
+// sets *diagnostic to the one-line message to print.
+int parse_gc_percent(std::string_view value, std::string* diagnostic);
+
+// Parses a TRICOLOR_DEBUG value into `out`; every malformed or unknown item
+// appends one line (ending in '\n') to *diagnostics and leaves that setting
+// unchanged.
+void parse_debug(std::string_view value, config& out, std::string* diagnostics);
+
+// Reads the environment (once; later calls return the same object) and prints
+// any diagnostics to stderr.
+const config& environment_config();
+
+}  // namespace tricolor::gc

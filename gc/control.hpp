@@ -1,0 +1,50 @@
+// Control and statistics: collect(), pacing knobs, read_stats().
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace tricolor {
+
+// Runs a full, blocking collection cycle (logged as "(forced)" in gctrace).
+// Returns when the cycle's sweep has finished.
+void collect();
+
+// Sets the heap growth percent that triggers the next cycle (the GOGC
+// analogue) and returns the previous value. Negative disables pacing-triggered
+// cycles (collect() still works).
+int set_gc_percent(int percent);
+
+struct gc_stats {
+  // Heap, in bytes.
+  std::uint64_t heap_alloc = 0;   // allocated to objects (and cache reserves)
+  std::uint64_t heap_inuse = 0;   // in spans that hold objects
+  std::uint64_t heap_released = 0;  // returned to the OS (madvise), still reserved
+  std::uint64_t heap_goal = 0;    // heap_alloc that triggers the next cycle
+  std::uint64_t live_bytes = 0;   // marked by the last cycle
+  std::uint64_t live_objects = 0;
+  // Cycles.
+  std::uint64_t num_gc = 0;
+  std::uint64_t num_forced_gc = 0;
+  std::uint64_t total_alloc_bytes = 0;   // cumulative, objects and cache reserves
+  std::uint64_t objects_freed = 0;       // cumulative
+  std::uint64_t bytes_freed = 0;         // cumulative
+  // Pauses: total, and a ring of the most recent (index (num_gc - 1) % 256).
+  std::uint64_t pause_total_ns = 0;
+  std::uint64_t last_gc_unix_ns = 0;
+  static constexpr std::size_t pause_history = 256;
+  std::array<std::uint64_t, pause_history> pause_ns{};
+  std::array<std::uint64_t, pause_history> pause_end_unix_ns{};
+  double gc_cpu_fraction = 0;  // of the CPU time available since start
+  // Roots scanned by the last cycle.
+  std::uint64_t stacks_bytes = 0;
+  std::uint64_t globals_bytes = 0;
+  std::uint64_t handle_roots = 0;
+  std::uint64_t threads = 0;
+  int gc_percent = 100;
+};
+
+gc_stats read_stats();
+
+}  // namespace tricolor

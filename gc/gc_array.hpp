@@ -1,0 +1,120 @@
+// gc_array<T>: a managed fixed-size array, allocated by make_gc_array<T>(n).
+//
+// Layout: one length word followed by the elements, in a single managed slot
+// (a span of its own when it is larger than 32 KiB):
+//
+//     [ header ][ length ][ T0 ][ T1 ] ... [ Tn-1 ]
+//
+// Element stores of gc_ptr elements go through gc_ptr's store (and so through
+// the write barrier). The collector scans a large array in chunks of
+// heap::array_scan_chunk elements, so one huge array never makes one mark step
+// long and never needs a large mark stack.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <stdexcept>
+
+#include "gc/make_gc.hpp"
+
+namespace tricolor {
+
+template <class T>
+class gc_array {
+ public:
+  using value_type = T;
+
+  std::size_t size() const noexcept { return length_; }
+  bool empty() const noexcept { return length_ == 0; }
+  T* data() noexcept { return reinterpret_cast<T*>(this + 1); }
+  const T* data() const noexcept { return reinterpret_cast<const T*>(this + 1); }
+  T& operator[](std::size_t i) noexcept { return data()[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+  T& at(std::size_t i) {
+    if (i >= length_) throw std::out_of_range("tricolor::gc_array::at");
+    return data()[i];
+  }
+  const T& at(std::size_t i) const {
+    if (i >= length_) throw std::out_of_range("tricolor::gc_array::at");
+    return data()[i];
+  }
+  T* begin() noexcept { return data(); }
+  T* end() noexcept { return data() + length_; }
+  const T* begin() const noexcept { return data(); }
+  const T* end() const noexcept { return data() + length_; }
+
+  ~gc_array() { std::destroy_n(data(), length_); }
+
+ private:
+  template <class U, class... Fill>
+  friend gc_ptr<gc_array<U>> make_gc_array(std::size_t n, const Fill&... fill);
+
+  explicit gc_array(std::size_t n) noexcept : length_(n) {}
+
+  std::size_t length_;
+};
+
+namespace detail {
+template <class T>
+inline constexpr bool element_scanned = is_gc_ptr<T> || traceable<T>;
+
+template <class T>
+std::size_t array_length(const void* payload) {
+  return static_cast<const gc_array<T>*>(payload)->size();
+}
+
+template <class T>
+void trace_array_elements(const void* payload, tracer& t, std::size_t begin,
+                          std::size_t end) {
+  const auto* array = static_cast<const gc_array<T>*>(payload);
+  for (std::size_t i = begin; i < end; ++i) t((*array)[i]);
+}
+
+template <class T>
+constexpr heap::type_descriptor array_descriptor() {
+  heap::type_descriptor d{type_name_storage<gc_array<T>>::chars.data(),
+                          heap::scan_kind::noscan, nullptr, nullptr, nullptr,
+                          nullptr};
+  if constexpr (element_scanned<T>) {
+    d.kind = heap::scan_kind::array;
+    d.array_length = &array_length<T>;
+    d.trace_elements = &trace_array_elements<T>;
+  }
+  if constexpr (!std::is_trivially_destructible_v<T>)
+    d.destroy = &destroy_object<gc_array<T>>;
+  return d;
+}
+
+template <class T>
+inline constexpr heap::type_descriptor descriptor_of<gc_array<T>> =
+    array_descriptor<T>();
+}  // namespace detail
+
+// Allocates a managed array of n elements, value-initialized (or copies of
+// `fill` when given). Elements are constructed in order; if one throws, those
+// already built are destroyed and the exception propagates.
+template <class T, class... Fill>
+gc_ptr<gc_array<T>> make_gc_array(std::size_t n, const Fill&... fill) {
+  static_assert(sizeof...(Fill) <= 1, "make_gc_array(n) or make_gc_array(n, fill)");
+  detail::check_managed_type<T>();
+  if (n > (std::size_t{1} << 40) / sizeof(T)) throw std::bad_array_new_length();
+  gc_array<T>* array = detail::allocate_managed<gc_array<T>>(
+      sizeof(gc_array<T>) + n * sizeof(T), &detail::descriptor_of<gc_array<T>>,
+      [&](void* payload) {
+        auto* a = ::new (payload) gc_array<T>(0);
+        T* elements = a->data();
+        std::size_t built = 0;
+        try {
+          for (; built < n; ++built) ::new (elements + built) T(fill...);
+        } catch (...) {
+          std::destroy_n(elements, built);
+          throw;
+        }
+        a->length_ = n;
+        return a;
+      });
+  return detail::adopt(array);
+}
+
+}  // namespace tricolor

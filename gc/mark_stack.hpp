@@ -1,0 +1,64 @@
+// The mark work list: grey objects waiting to be scanned.
+//
+// A stack of fixed-size segments allocated from mimalloc and chained, so it
+// grows with the heap's shape, never with the C++ call stack: marking a list
+// of ten million nodes pushes and pops one item at a time and recursion never
+// happens. One empty segment is kept spare so that a stack oscillating
+// around a segment boundary does not allocate on every push.
+//
+//     top segment           older segments
+//     [ items 0..count )  -> [ full ] -> [ full ] -> nullptr
+//
+// An item is a payload address plus, for an array being scanned in chunks,
+// the index of the next element to scan.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tricolor::gc {
+
+struct mark_item {
+  const void* payload;
+  std::size_t next_element;  // arrays: resume index; other objects: 0
+};
+
+class mark_stack {
+ public:
+  mark_stack() = default;
+  mark_stack(const mark_stack&) = delete;
+  mark_stack& operator=(const mark_stack&) = delete;
+  ~mark_stack();
+
+  void push(mark_item item) {
+    if (top_ == nullptr || top_->count == segment_capacity) [[unlikely]]
+      add_segment();
+    top_->items[top_->count++] = item;
+  }
+
+  bool pop(mark_item& out) {
+    if (top_ == nullptr || top_->count == 0) [[unlikely]] {
+      if (!drop_segment()) return false;
+    }
+    out = top_->items[--top_->count];
+    return true;
+  }
+
+  bool empty() const { return top_ == nullptr || (top_->count == 0 && top_->below == nullptr); }
+
+ private:
+  static constexpr std::size_t segment_capacity = 4096;
+  struct segment {
+    segment* below;
+    std::size_t count;
+    mark_item items[segment_capacity];
+  };
+
+  void add_segment();
+  bool drop_segment();  // false when no items remain
+
+  segment* top_ = nullptr;
+  segment* spare_ = nullptr;
+};
+
+}  // namespace tricolor::gc

@@ -1,0 +1,50 @@
+// Arena reservation; see arena.hpp for the layout and its invariants.
+#include "heap/arena.hpp"
+
+#include <sys/mman.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace tricolor::heap {
+
+constinit arena the_arena;
+
+namespace {
+// 64 GiB of address space by default; halved until the kernel accepts it.
+constexpr std::size_t preferred_reservation = std::size_t{64} << 30;
+constexpr std::size_t minimum_reservation = std::size_t{256} << 20;
+
+void* reserve(std::size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+}  // namespace
+
+void reserve_arena() {
+  if (the_arena.base != nullptr) return;
+  for (std::size_t bytes = preferred_reservation; bytes >= minimum_reservation;
+       bytes /= 2) {
+    std::size_t pages = bytes >> page_shift;
+    void* table = reserve(pages * sizeof(std::atomic<span*>));
+    if (table == nullptr) continue;
+    void* base = reserve(bytes);
+    if (base == nullptr) {
+      munmap(table, pages * sizeof(std::atomic<span*>));
+      continue;
+    }
+    the_arena.page_table = static_cast<std::atomic<span*>*>(table);
+    the_arena.reserved = bytes;
+    the_arena.base = static_cast<char*>(base);
+    the_arena.frontier.store(page_size, std::memory_order_release);  // page 0 unused
+    return;
+  }
+  std::fprintf(stderr,
+               "tricolor: cannot reserve address space for the managed heap "
+               "(tried %zu MiB down to %zu MiB)\n",
+               preferred_reservation >> 20, minimum_reservation >> 20);
+  std::abort();
+}
+
+}  // namespace tricolor::heap

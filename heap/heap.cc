@@ -1,0 +1,142 @@
+// Managed heap; see heap.hpp for the design.
+#include "heap/heap.hpp"
+
+#include <algorithm>
+#include <bit>
+
+#include "heap/arena.hpp"
+
+namespace tricolor::heap {
+
+managed_heap the_heap;
+constinit thread_local thread_cache* tls_thread_cache = nullptr;
+
+void managed_heap::initialize() { reserve_arena(); }
+
+void managed_heap::register_span(span* s) {
+  std::lock_guard guard(all_spans_lock_);
+  all_spans_.push_back(s);
+}
+
+span* managed_heap::take_span(std::size_t cls) {
+  {
+    partial_list& list = partial_[cls];
+    std::lock_guard guard(list.lock);
+    if (span* s = list.head) {
+      list.head = s->next;
+      s->next = nullptr;
+      return s;
+    }
+  }
+  span* s = pages_.allocate(size_class_pages[cls]);
+  if (s == nullptr) return nullptr;
+  s->size_class = static_cast<std::uint32_t>(cls);
+  s->slot_size = size_class_bytes[cls];
+  s->slot_count = static_cast<std::uint32_t>(s->bytes() / s->slot_size);
+  s->div_magic = division_magic(s->slot_size);
+  for (std::uint32_t w = 0; w < bitmap_words; ++w) {
+    s->alloc_bits[w] = 0;
+    s->mark_bits[w].store(0, std::memory_order_relaxed);
+  }
+  s->state.store(span_state::small, std::memory_order_release);
+  counters_.heap_inuse.fetch_add(static_cast<std::int64_t>(s->bytes()),
+                                 std::memory_order_relaxed);
+  register_span(s);
+  return s;
+}
+
+void* managed_heap::refill_and_allocate(thread_cache& cache, std::size_t cls) {
+  alloc_cursor& cursor = cache.cursors[cls];
+  for (;;) {
+    if (span* s = cursor.owner) {
+      for (std::uint32_t w = cursor.word_index + 1; w < s->bitmap_word_count();
+           ++w) {
+        std::uint64_t free = ~s->alloc_bits[w] & s->valid_mask(w);
+        if (free == 0) continue;
+        s->alloc_bits[w] |= free;
+        cursor.free_bits = free;
+        cursor.word_index = w;
+        cursor.word_base = s->slot_address(w * 64);
+        std::int64_t bytes =
+            static_cast<std::int64_t>(std::popcount(free)) * s->slot_size;
+        counters_.heap_alloc.fetch_add(bytes, std::memory_order_relaxed);
+        counters_.total_alloc.fetch_add(static_cast<std::uint64_t>(bytes),
+                                        std::memory_order_relaxed);
+        return cache.try_allocate(cls);
+      }
+      // Span exhausted: drop it; it is on no list until sweeping relists it.
+      s->in_cache = false;
+      cursor.owner = nullptr;
+    }
+    span* s = take_span(cls);
+    if (s == nullptr) return nullptr;
+    s->in_cache = true;
+    cursor.owner = s;
+    cursor.word_index = static_cast<std::uint32_t>(-1);
+    cursor.free_bits = 0;
+  }
+}
+
+void* managed_heap::allocate_large(std::size_t bytes) {
+  std::size_t npages = (bytes + page_size - 1) >> page_shift;
+  if (npages > UINT32_MAX) return nullptr;
+  span* s = pages_.allocate(static_cast<std::uint32_t>(npages));
+  if (s == nullptr) return nullptr;
+  s->size_class = 0;
+  s->slot_size = static_cast<std::uint32_t>(std::min<std::size_t>(s->bytes(), UINT32_MAX));
+  s->slot_count = 1;
+  s->div_magic = 0;  // every address of the span is slot 0
+  for (std::uint32_t w = 0; w < bitmap_words; ++w) {
+    s->alloc_bits[w] = 0;
+    s->mark_bits[w].store(0, std::memory_order_relaxed);
+  }
+  s->alloc_bits[0] = 1;
+  s->state.store(span_state::large, std::memory_order_release);
+  counters_.heap_inuse.fetch_add(static_cast<std::int64_t>(s->bytes()),
+                                 std::memory_order_relaxed);
+  counters_.heap_alloc.fetch_add(static_cast<std::int64_t>(s->bytes()),
+                                 std::memory_order_relaxed);
+  counters_.total_alloc.fetch_add(s->bytes(), std::memory_order_relaxed);
+  register_span(s);
+  return s->start;
+}
+
+void managed_heap::flush_cache(thread_cache& cache, bool relist) {
+  for (std::size_t cls = 1; cls < num_size_classes; ++cls) {
+    alloc_cursor& cursor = cache.cursors[cls];
+    span* s = cursor.owner;
+    if (s == nullptr) continue;
+    if (cursor.free_bits != 0) {
+      s->alloc_bits[cursor.word_index] &= ~cursor.free_bits;
+      counters_.heap_alloc.fetch_sub(
+          static_cast<std::int64_t>(std::popcount(cursor.free_bits)) *
+              s->slot_size,
+          std::memory_order_relaxed);
+    }
+    s->in_cache = false;
+    if (relist) push_partial(s);
+    cursor = alloc_cursor{};
+  }
+}
+
+void managed_heap::clear_partial_lists() {
+  for (partial_list& list : partial_) {
+    std::lock_guard guard(list.lock);
+    list.head = nullptr;
+  }
+}
+
+void managed_heap::push_partial(span* s) {
+  partial_list& list = partial_[s->size_class];
+  std::lock_guard guard(list.lock);
+  s->next = list.head;
+  list.head = s;
+}
+
+void managed_heap::free_span(span* s) {
+  counters_.heap_inuse.fetch_sub(static_cast<std::int64_t>(s->bytes()),
+                                 std::memory_order_relaxed);
+  pages_.free(s);
+}
+
+}  // namespace tricolor::heap

@@ -1,0 +1,108 @@
+// The managed heap: spans by size class, large objects, heap counters.
+//
+//     thread_cache cursors  --refill-->  central partial lists (per class)
+//                                            |  empty
+//                                            v
+//                                        page_heap  --frontier-->  arena
+//
+// A cursor that exhausts its span drops it (the span is full and on no list;
+// sweeping finds it through all_spans and relists it if it gets free slots).
+// A cursor that needs a span takes one from its class's partial list, or a
+// fresh one from the page heap.
+//
+// Counters (bytes): heap_alloc counts slots allocated to objects plus slots
+// reserved by cursors (a cursor's whole word is counted when it is taken and
+// the unused part is given back when the cursor is flushed), as Go's heapLive
+// counts cached spans; heap_inuse counts the pages of in-use spans.
+//
+// Locking: each partial list has its own lock; the page heap has its own; the
+// all_spans registry has its own. The collector sweeps with the world stopped
+// and so takes none of the partial-list locks for reading.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "heap/arena.hpp"
+#include "heap/object_header.hpp"
+#include "heap/page_heap.hpp"
+#include "heap/span.hpp"
+#include "heap/thread_cache.hpp"
+
+namespace tricolor::heap {
+
+struct heap_counters {
+  std::atomic<std::int64_t> heap_alloc{0};
+  std::atomic<std::int64_t> heap_inuse{0};
+  std::atomic<std::uint64_t> total_alloc{0};
+};
+
+class managed_heap {
+ public:
+  // Reserves the arena; idempotent.
+  void initialize();
+
+  // Refills cursor `cls` of `cache` and allocates one slot from it; nullptr
+  // when the arena is exhausted.
+  void* refill_and_allocate(thread_cache& cache, std::size_t cls);
+
+  // A slot for one large object of `bytes` bytes (header included); nullptr
+  // when the arena is exhausted.
+  void* allocate_large(std::size_t bytes);
+
+  // Gives a cache's unused reservations back: afterwards the allocation bits
+  // of every span the cache held are exact. With `relist`, spans with free
+  // slots go back on their partial lists (a thread exiting); the collector
+  // passes false because sweeping rebuilds the lists anyway.
+  void flush_cache(thread_cache& cache, bool relist);
+
+  // Every span holding objects (small or large); the collector iterates it
+  // with the world stopped.
+  std::vector<span*>& all_spans() { return all_spans_; }
+
+  // Sweep support (called by heap/sweeper.cc with the world stopped).
+  void clear_partial_lists();
+  void push_partial(span* s);
+  void free_span(span* s);
+  page_heap& pages() { return pages_; }
+
+  heap_counters& counters() { return counters_; }
+
+ private:
+  span* take_span(std::size_t cls);
+  void register_span(span* s);
+
+  struct partial_list {
+    std::mutex lock;
+    span* head = nullptr;
+  };
+
+  page_heap pages_;
+  partial_list partial_[num_size_classes];
+  std::mutex all_spans_lock_;
+  std::vector<span*> all_spans_;
+  heap_counters counters_;
+};
+
+extern managed_heap the_heap;
+
+// Address -> object: the slot containing p if p points into an allocated
+// object of an in-use span (interior pointers included), else nullptr.
+// Exact only while allocation bits are exact (caches flushed).
+struct object_ref {
+  span* owner;
+  std::uint32_t index;
+};
+inline bool find_object(const void* p, object_ref& out) {
+  span* s = find_span(p);
+  if (s == nullptr) return false;
+  std::uint32_t index = s->slot_index(p);
+  if (index >= s->slot_count || !s->is_allocated(index)) return false;
+  out = {s, index};
+  return true;
+}
+
+}  // namespace tricolor::heap

@@ -1,0 +1,59 @@
+// The page heap: hands out runs of pages from the arena and takes them back.
+//
+// Free runs sit on lists by length (exact lists for 1..127 pages, one list
+// for longer runs searched best-fit). A freed run is coalesced at once with
+// free neighbours found through the page table, so the heap never holds two
+// adjacent free runs. When no free run fits, the arena frontier advances.
+//
+// Returning memory to the OS: after each sweep, release_idle() gives back
+// (madvise MADV_DONTNEED) every free run of at least 64 KiB that has already
+// stayed free through one whole cycle, so a heap that shrinks returns its
+// memory within two cycles while a steady heap does not refault its pages.
+//
+// Concurrency: every operation takes the page-heap lock. Span records are
+// recycled, never freed (see span.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+#include "heap/span.hpp"
+
+namespace tricolor::heap {
+
+class page_heap {
+ public:
+  // A run of exactly npages pages, its page-table entries pointing at the
+  // returned record, with state still span_state::free; the caller sets the
+  // span up and publishes its state. nullptr if the arena is exhausted.
+  span* allocate(std::uint32_t npages);
+
+  // Returns s's pages; s must be fully set up (start, npages) and no longer
+  // hold objects.
+  void free(span* s);
+
+  // Releases idle free runs to the OS; returns the bytes released by this
+  // call.
+  std::size_t release_idle();
+
+  std::size_t free_bytes() const;
+  std::size_t released_bytes() const;
+
+ private:
+  static constexpr std::uint32_t exact_lists = 128;
+
+  span* new_record();
+  void push(span* run);
+  void unlink(span* run);
+  span* take_fitting(std::uint32_t npages);
+  void map_pages(span* s, bool every_page);
+
+  mutable std::mutex lock_;
+  span* lists_[exact_lists + 1] = {};  // [n]: runs of n pages; [0]: longer
+  span* spare_records_ = nullptr;
+  std::size_t free_bytes_ = 0;
+  std::size_t released_bytes_ = 0;
+};
+
+}  // namespace tricolor::heap

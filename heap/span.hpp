@@ -1,0 +1,106 @@
+// Spans: runs of 8 KiB pages that hold objects.
+//
+// A small-object span holds slot_count slots of one size class; a large span
+// holds exactly one object (slot 0) and is as many pages as that object needs.
+//
+//     start                                                 start + npages * 8 KiB
+//     |                                                     |
+//     [ slot 0 ][ slot 1 ] ... [ slot slot_count-1 ][ tail ]
+//
+//     alloc_bits  bit i: slot i is allocated (to an object or to a cache)
+//     mark_bits   bit i: slot i was reached by the current mark phase
+//
+// The bitmaps are side tables (mark bits never dirty object memory) of at most
+// 512 slots (the 16-byte class in one page).
+//
+// Concurrency contract:
+//   * alloc_bits of a span owned by a thread cache are written only by that
+//     thread (whole words at a time, see heap/thread_cache.hpp), otherwise
+//     only by the collector with the world stopped or under the heap lock.
+//   * mark_bits are set with atomic fetch_or (several markers may race to
+//     mark one object; exactly one wins and greys it) and cleared by the
+//     sweeper.
+//   * span records are never freed, only recycled, so a stale page-table entry
+//     always points at a valid record; lookups check the address against
+//     [start, start + bytes) and the state before trusting it.
+#pragma once
+
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+#include "heap/size_classes.hpp"
+
+namespace tricolor::heap {
+
+enum class span_state : std::uint8_t {
+  free,   // in the page heap
+  small,  // slots of one size class
+  large,  // one large object
+};
+
+inline constexpr std::size_t max_slots_per_span = page_size / 16;
+inline constexpr std::size_t bitmap_words = max_slots_per_span / 64;
+
+struct span {
+  char* start = nullptr;
+  std::uint32_t npages = 0;
+  std::uint32_t size_class = 0;  // 0 for large spans
+  std::uint32_t slot_size = 0;
+  std::uint32_t slot_count = 0;
+  std::uint32_t div_magic = 0;
+  std::atomic<span_state> state{span_state::free};
+  std::atomic<bool> has_finalizers{false};
+  bool in_cache = false;     // owned by a thread cache's cursor
+  bool free_listed = false;  // describes a free run on a page-heap list
+  bool released = false;     // free run whose pages went back to the OS
+  std::uint32_t free_age = 0;  // sweeps survived while free
+  span* next = nullptr;      // central partial list or page-heap free list
+  span* prev = nullptr;
+  std::uint64_t alloc_bits[bitmap_words] = {};
+  std::atomic<std::uint64_t> mark_bits[bitmap_words] = {};
+
+  std::size_t bytes() const { return std::size_t{npages} << page_shift; }
+  bool contains(const void* p) const {
+    auto a = reinterpret_cast<std::uintptr_t>(p);
+    auto s = reinterpret_cast<std::uintptr_t>(start);
+    return a - s < bytes();
+  }
+
+  // Index of the slot containing address p (p must be in the span).
+  std::uint32_t slot_index(const void* p) const {
+    std::uint64_t offset = reinterpret_cast<std::uintptr_t>(p) -
+                           reinterpret_cast<std::uintptr_t>(start);
+    return static_cast<std::uint32_t>((offset * div_magic) >> 32);
+  }
+  char* slot_address(std::uint32_t index) const {
+    return start + std::size_t{index} * slot_size;
+  }
+
+  bool is_allocated(std::uint32_t index) const {
+    return (alloc_bits[index / 64] >> (index % 64)) & 1;
+  }
+  bool is_marked(std::uint32_t index) const {
+    return (mark_bits[index / 64].load(std::memory_order_relaxed) >>
+            (index % 64)) & 1;
+  }
+  // Sets the mark bit; true if this call changed it from 0 to 1 (white to
+  // grey).
+  bool try_mark(std::uint32_t index) {
+    std::uint64_t bit = std::uint64_t{1} << (index % 64);
+    std::atomic<std::uint64_t>& word = mark_bits[index / 64];
+    if (word.load(std::memory_order_relaxed) & bit) return false;
+    return !(word.fetch_or(bit, std::memory_order_relaxed) & bit);
+  }
+
+  std::uint32_t bitmap_word_count() const { return (slot_count + 63) / 64; }
+  // Bits of word w that name real slots (the last word may be partial).
+  std::uint64_t valid_mask(std::uint32_t w) const {
+    std::uint32_t remaining = slot_count - w * 64;
+    return remaining >= 64 ? ~std::uint64_t{0}
+                           : (std::uint64_t{1} << remaining) - 1;
+  }
+};
+
+}  // namespace tricolor::heap

@@ -1,0 +1,64 @@
+// The root set: everything the collector starts marking from, each root with
+// an identity (what it is and which name it answers to), so that marked
+// memory can be attributed to the root that reached it.
+//
+//     kind        scanned        identity
+//     ----        -------        --------
+//     global      conservatively module path (data and bss segments of the
+//                                executable and every loaded shared object)
+//     stack       conservatively thread name and id ([saved sp, stack top))
+//     registers   conservatively thread name and id (callee-saved registers)
+//     tls         conservatively thread name and id (static TLS blocks)
+//     handle      precisely      gc_root name and source location
+//
+// Conservative ranges are scanned word by word: a word that points into an
+// allocated object (interior pointers included) keeps it alive.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+namespace tricolor::roots {
+
+struct thread_state;
+
+enum class root_kind : std::uint8_t { global, stack, registers, tls, handle };
+
+const char* root_kind_name(root_kind kind);
+
+struct root_identity {
+  root_kind kind;
+  const char* name;      // module path, thread name or gc_root name ("" if none)
+  const char* file;      // gc_root: where it was created; else ""
+  unsigned line;
+  pid_t thread;          // stack, registers, tls: the thread's id; else 0
+};
+
+class root_visitor {
+ public:
+  virtual void conservative_range(const root_identity& root, const void* begin,
+                                  const void* end) = 0;
+  virtual void precise(const root_identity& root, const void* target) = 0;
+
+ protected:
+  ~root_visitor() = default;
+};
+
+struct root_scan_totals {
+  std::uint64_t globals_bytes = 0;
+  std::uint64_t stacks_bytes = 0;
+  std::uint64_t handles = 0;
+  std::uint64_t threads = 0;
+};
+
+// Visits every root. The world must be stopped by `self`, whose own stack is
+// scanned from this call's frame upwards.
+root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor);
+
+// Parts of the root set, used by enumerate_roots (roots/data_segments.cc,
+// roots/handles.cc).
+std::uint64_t visit_data_segments(root_visitor& visitor);
+std::uint64_t visit_handles(root_visitor& visitor);
+
+}  // namespace tricolor::roots

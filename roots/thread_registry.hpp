@@ -1,0 +1,92 @@
+// The thread registry and the stop-the-world handshake.
+//
+// Every thread that touches the managed heap has a thread_state, created on
+// first use (register_current_thread) and removed when the thread exits (a
+// pthread key destructor, which runs after the thread's C++ thread_local
+// destructors, so those may still use the heap).
+//
+// Status protocol. A thread is either RUNNING (may read and write managed
+// pointers) or SAFE (parked at a safepoint, inside a blocking_scope, or
+// waiting for another thread's collection; its callee-saved registers and
+// stack pointer are recorded in `saved`). The collector stops the world:
+//
+//     collector                              mutator leaving SAFE
+//     ---------                              --------------------
+//     stop_requested = true     (seq_cst)    status = RUNNING       (seq_cst)
+//     wait until every other                 if stop_requested      (seq_cst)
+//       status == SAFE          (seq_cst)      status = SAFE; wait; retry
+//
+// Both sides store, then load the other's variable, all sequentially
+// consistent (Dekker): either the collector sees RUNNING and waits, or the
+// mutator sees the request and stays SAFE. So once stop_the_world returns,
+// no other registered thread runs mutator code until start_the_world.
+//
+// The registry lock is held from stop_the_world to start_the_world, so no
+// thread registers or unregisters during a cycle. A registering thread holds
+// no managed pointer yet; an exiting thread becomes SAFE before it takes the
+// lock, so the collector never waits on it.
+#pragma once
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "heap/thread_cache.hpp"
+#include "roots/registers.hpp"
+
+namespace tricolor::roots {
+
+struct memory_range {
+  std::uintptr_t begin;
+  std::uintptr_t end;
+};
+
+enum class thread_status : int { running, safe };
+
+struct thread_state {
+  heap::thread_cache cache;
+  std::atomic<thread_status> status{thread_status::running};
+  register_snapshot saved{};   // valid while status == safe
+  std::uintptr_t stack_high = 0;  // highest address of the stack (exclusive)
+  std::uintptr_t stack_low = 0;
+  std::vector<memory_range> tls_blocks;  // static TLS of modules loaded at registration
+  pid_t tid = 0;
+  std::string name;
+  int blocking_depth = 0;
+  bool collecting = false;  // this thread is running a collection cycle
+  thread_state* next = nullptr;
+  thread_state* prev = nullptr;
+};
+
+[[gnu::tls_model("initial-exec")]] extern thread_local constinit thread_state*
+    tls_thread_state;
+
+// The calling thread's state, registering the thread on first use.
+thread_state* current_thread();
+
+// Marks the calling thread SAFE with the given register snapshot, and back.
+void become_safe(thread_state* self, const register_snapshot& registers);
+void become_running(thread_state* self);
+
+// Stops every registered thread but `self` (which must be registered) and
+// returns holding the registry lock. Returns the nanoseconds spent waiting
+// for the last thread to become safe (time to safepoint).
+std::uint64_t stop_the_world(thread_state* self);
+void start_the_world();
+
+// Calls f(thread_state&) for every registered thread; only between
+// stop_the_world and start_the_world.
+template <class F>
+void for_each_thread(F&& f);
+
+thread_state* registry_head();
+
+template <class F>
+void for_each_thread(F&& f) {
+  for (thread_state* t = registry_head(); t; t = t->next) f(*t);
+}
+
+}  // namespace tricolor::roots
