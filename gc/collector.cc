@@ -150,7 +150,9 @@ void run_cycle(roots::thread_state* self, cycle_trigger trigger) {
 
   // 4. Sweep.
   phase.store(gc_phase::sweep, std::memory_order_relaxed);
-  heap::sweep_result swept = heap::sweep_heap();
+  std::uint64_t goal = the_pacer.heap_goal();
+  heap::sweep_result swept =
+      heap::sweep_heap(goal > UINT64_MAX / 2 ? SIZE_MAX : goal + goal / 10);
   phase_clock end;
   roots::start_the_world();
   phase.store(gc_phase::off, std::memory_order_relaxed);

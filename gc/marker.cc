@@ -20,15 +20,22 @@ void marker::shade(span* s, std::uint32_t index) {
   marked_bytes_ += s->state.load(std::memory_order_relaxed) == heap::span_state::large
                        ? s->bytes()
                        : s->slot_size;
-  const type_descriptor* type =
-      reinterpret_cast<object_header*>(slot)->type.load(std::memory_order_acquire);
-  if (type != nullptr && type->kind == scan_kind::noscan) return;  // black at once
+  // The object's header is not read here: that load would miss the cache
+  // for nearly every object. drain() prefetches it instead and scan() reads
+  // it (a noscan object then turns black without being scanned).
   stack_.push({heap::payload_of(slot), 0});
 }
 
 void marker::visit(const void* target) {
-  span* s = heap::find_span(target);
-  if (s == nullptr) [[unlikely]] {
+  // A traced gc_ptr points into an in-use span, so its page-table entry is
+  // exact: one range check and one load, without find_span's stale-entry
+  // filtering (kept for the diagnostic below).
+  std::size_t page = heap::page_index(target);
+  span* s = page < (heap::the_arena.frontier.load(std::memory_order_relaxed) >> heap::page_shift)
+                ? heap::the_arena.page_table[page].load(std::memory_order_relaxed)
+                : nullptr;
+  if (s == nullptr || s->state.load(std::memory_order_relaxed) == heap::span_state::free)
+      [[unlikely]] {
     std::fprintf(stderr,
                  "tricolor: a traced gc_ptr holds %p, which is not a managed "
                  "object (heap corrupted, or a trace() visited a dangling "
@@ -92,9 +99,28 @@ void marker::scan(const mark_item& item) {
   }
 }
 
+// Grey objects pass through a small FIFO between the mark stack and scan():
+// each is prefetched when it enters and scanned prefetch_distance pops later,
+// when its header and fields are in cache (buffered prefetching: Cher, Hosking
+// and Vijaykumar, ASPLOS 2004). The order in which grey objects are scanned
+// does not matter to correctness: every order reaches the same black set.
 void marker::drain() {
-  mark_item item;
-  while (stack_.pop(item)) scan(item);
+  constexpr std::size_t prefetch_distance = 8;
+  mark_item window[prefetch_distance];
+  std::size_t head = 0, count = 0;
+  for (;;) {
+    while (count < prefetch_distance) {
+      mark_item item;
+      if (!stack_.pop(item)) break;
+      __builtin_prefetch(heap::header_of(item.payload));
+      window[(head + count++) % prefetch_distance] = item;
+    }
+    if (count == 0) return;
+    mark_item item = window[head];
+    head = (head + 1) % prefetch_distance;
+    --count;
+    scan(item);
+  }
 }
 
 bool is_marked(const void* p) {

@@ -137,13 +137,15 @@ void page_heap::free(span* s) {
   push(s);
 }
 
-std::size_t page_heap::release_idle() {
+std::size_t page_heap::release_idle(std::size_t in_use_bytes,
+                                    std::size_t retain_bytes) {
   std::lock_guard guard(lock_);
   std::size_t released = 0;
   for (span* head : lists_) {
     for (span* run = head; run; run = run->next) {
       if (run->released) continue;
       if (run->free_age++ < 1 || run->bytes() < release_min_bytes) continue;
+      if (in_use_bytes + free_bytes_ - released_bytes_ <= retain_bytes) continue;
       madvise(run->start, run->bytes(), MADV_DONTNEED);
       run->released = true;
       released_bytes_ += run->bytes();

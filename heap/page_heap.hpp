@@ -6,9 +6,12 @@
 // adjacent free runs. When no free run fits, the arena frontier advances.
 //
 // Returning memory to the OS: after each sweep, release_idle() gives back
-// (madvise MADV_DONTNEED) every free run of at least 64 KiB that has already
-// stayed free through one whole cycle, so a heap that shrinks returns its
-// memory within two cycles while a steady heap does not refault its pages.
+// (madvise MADV_DONTNEED) free runs of at least 64 KiB that have already
+// stayed free through one whole cycle, until the memory the heap keeps
+// resident (in-use spans plus unreleased free runs) is within the retention
+// target the collector passes: the next heap goal plus 10 %, as Go's
+// scavenger keeps. A heap that shrinks returns its memory within two cycles,
+// while a heap that oscillates under its goal does not refault its pages.
 //
 // Concurrency: every operation takes the page-heap lock. Span records are
 // recycled, never freed (see span.hpp).
@@ -33,9 +36,9 @@ class page_heap {
   // hold objects.
   void free(span* s);
 
-  // Releases idle free runs to the OS; returns the bytes released by this
-  // call.
-  std::size_t release_idle();
+  // Releases idle free runs to the OS while in_use_bytes plus the unreleased
+  // free bytes exceed retain_bytes; returns the bytes released by this call.
+  std::size_t release_idle(std::size_t in_use_bytes, std::size_t retain_bytes);
 
   std::size_t free_bytes() const;
   std::size_t released_bytes() const;
