@@ -133,6 +133,7 @@ void run_cycle(roots::thread_state* self, cycle_trigger trigger) {
     heap::the_heap.flush_cache(t.cache, /*relist=*/false);
   });
   record.heap_start = static_cast<std::uint64_t>(counters.heap_alloc.load());
+  record.heap_goal = the_pacer.heap_goal();  // the goal this cycle ran against
 
   // 2. Mark.
   phase_clock mark_start;
@@ -168,7 +169,6 @@ void run_cycle(roots::thread_state* self, cycle_trigger trigger) {
   record.end_unix_ns = unix_ns();
   record.heap_live = m.marked_bytes();
   record.live_objects = m.marked_objects();
-  record.heap_goal = the_pacer.heap_goal();
   record.stacks_bytes = roots_scanned.stacks_bytes;
   record.globals_bytes = roots_scanned.globals_bytes;
   record.handle_roots = roots_scanned.handles;

@@ -13,7 +13,7 @@
 //                 background / idle work (the stop-the-world collector marks
 //                 on the collecting thread only: background)
 //   s->e->l MB    heap_alloc at cycle start -> at mark end -> marked live
-//   g MB goal     the heap goal of the next cycle
+//   g MB goal     the heap goal this cycle ran against
 //   stacks        bytes of thread stacks scanned
 //   globals       bytes of data segments scanned
 //   n P           mutator threads registered

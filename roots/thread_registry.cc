@@ -154,9 +154,21 @@ std::uint64_t stop_the_world(thread_state* self) {
   stop_requested.store(true, std::memory_order_seq_cst);
   for (thread_state* t = r.head; t; t = t->next) {
     if (t == self) continue;
+    bool warned = false;
     for (int spins = 0;
          t->status.load(std::memory_order_seq_cst) == thread_status::running;
          ++spins) {
+      if (!warned && std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) {
+        // A thread that blocks outside a blocking_scope, or loops without
+        // allocating or calling safepoint(), stalls every thread; say which.
+        std::fprintf(stderr,
+                     "tricolor: waiting more than 1 s for thread %d (%s) to reach "
+                     "a safepoint; wrap its blocking calls in "
+                     "tricolor::blocking_scope and call tricolor::safepoint() in "
+                     "long loops that do not allocate\n",
+                     static_cast<int>(t->tid), t->name.c_str());
+        warned = true;
+      }
       if (spins < 64) {
 #if defined(__x86_64__)
         __builtin_ia32_pause();
