@@ -9,10 +9,11 @@
 // atomic store. The concurrent collector adds its write barrier here, in
 // store_pointer, and nowhere else.
 //
-// Invariant kept here: loads and stores of a gc_ptr word are single-copy
-// atomic (std::memory_order_relaxed), so a collector thread reading a field
-// concurrently with its owner writing it never sees a torn pointer and the
-// program stays free of data races in the C++ memory model.
+// Invariant kept here: every store to a gc_ptr word, and every read of one by
+// the collector, is single-copy atomic (std::memory_order_relaxed), so a
+// collector thread reading a field concurrently with its owner writing it
+// never sees a torn pointer and the program stays free of data races in the
+// C++ memory model. (Mutators read their own gc_ptrs with plain loads.)
 #pragma once
 
 namespace tricolor::barriers {

@@ -29,11 +29,11 @@
 //
 //  3. Mark termination. No grey object remains, so white objects are
 //     unreachable. Clear weak references to white objects (gc/weak_refs).
-//     Compute the live heap and the next heap goal.
 //
 //  4. Sweep. Run the destructors of white objects, make the mark bits the new
-//     allocation bits, return empty spans to the page heap and idle pages to
-//     the OS (heap/sweeper). Restart the world.
+//     allocation bits, return empty spans to the page heap (heap/sweeper).
+//     The live bytes it counts set the next heap goal (gc/pacer); free pages
+//     beyond that goal + 10 % go back to the OS. Restart the world.
 //
 // Invariants
 // ----------
@@ -147,13 +147,16 @@ void run_cycle(roots::thread_state* self, cycle_trigger trigger) {
   phase.store(gc_phase::mark_termination, std::memory_order_relaxed);
   record.heap_end = static_cast<std::uint64_t>(counters.heap_alloc.load());
   record.weak_cleared = clear_dead_weak_refs().cleared;
-  the_pacer.end_cycle(m.marked_bytes());
 
-  // 4. Sweep.
+  // 4. Sweep. It counts the live heap (the marked slots) on its way, which
+  // sets the next goal; then pages beyond goal + 10 % go back to the OS.
   phase.store(gc_phase::sweep, std::memory_order_relaxed);
+  heap::sweep_result swept = heap::sweep_heap();
+  the_pacer.end_cycle(swept.live_bytes);
   std::uint64_t goal = the_pacer.heap_goal();
-  heap::sweep_result swept =
-      heap::sweep_heap(goal > UINT64_MAX / 2 ? SIZE_MAX : goal + goal / 10);
+  swept.bytes_released = heap::the_heap.pages().release_idle(
+      static_cast<std::size_t>(counters.heap_inuse.load(std::memory_order_relaxed)),
+      goal > SIZE_MAX / 2 ? SIZE_MAX : goal + goal / 10);
   phase_clock end;
   roots::start_the_world();
   phase.store(gc_phase::off, std::memory_order_relaxed);
@@ -167,8 +170,8 @@ void run_cycle(roots::thread_state* self, cycle_trigger trigger) {
   record.mark_termination_cpu_ns = end.cpu - mark_end.cpu;
   record.pause_ns = end.wall - start.wall;
   record.end_unix_ns = unix_ns();
-  record.heap_live = m.marked_bytes();
-  record.live_objects = m.marked_objects();
+  record.heap_live = swept.live_bytes;
+  record.live_objects = swept.live_objects;
   record.stacks_bytes = roots_scanned.stacks_bytes;
   record.globals_bytes = roots_scanned.globals_bytes;
   record.handle_roots = roots_scanned.handles;

@@ -6,10 +6,13 @@
 //   * everywhere else (stacks, registers, data segments, TLS), conservatively:
 //     any word that points into a managed object keeps it alive.
 //
-// A gc_ptr is one machine word. Loads and stores are relaxed atomic operations
-// so that a marker thread may read a field while its owner writes it without a
-// data race in the C++ memory model; on x86-64 and AArch64 they compile to
-// plain moves. Stores go through barriers/write_barrier.hpp.
+// A gc_ptr is one machine word. Stores go through barriers/write_barrier.hpp
+// and are relaxed atomic stores, and the collector reads fields with relaxed
+// atomic loads (load_for_collector), so a marker may read a field while its
+// owner writes it without a data race in the C++ memory model. The mutator's
+// own reads (get(), ->, *) are plain loads: they race only with other
+// mutators' writes, which the program must order itself, as for any pointer;
+// plain loads let the compiler keep a gc_ptr local in a register.
 //
 // Why not std::vector<gc_ptr<T>>: the vector's buffer lives in unmanaged
 // memory (malloc), which the collector does not scan. Hold objects from
@@ -29,6 +32,7 @@ namespace tricolor {
 
 template <class T>
 class gc_ptr;
+class tracer;
 
 namespace detail {
 // Wraps a raw payload pointer; only the allocator and the library's own
@@ -65,7 +69,7 @@ class gc_ptr {
     return *this;
   }
 
-  T* get() const noexcept { return barriers::load_pointer(&ptr_); }
+  T* get() const noexcept { return ptr_; }
   T* operator->() const noexcept { return get(); }
   T& operator*() const noexcept { return *get(); }
   explicit operator bool() const noexcept { return get() != nullptr; }
@@ -85,7 +89,10 @@ class gc_ptr {
  private:
   template <class U>
   friend gc_ptr<U> detail::adopt(U* raw) noexcept;
+  friend class tracer;
   explicit gc_ptr(T* raw) noexcept : ptr_(raw) {}
+
+  T* load_for_collector() const noexcept { return barriers::load_pointer(&ptr_); }
 
   T* ptr_ = nullptr;
 };

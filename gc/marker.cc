@@ -14,12 +14,8 @@ using heap::span;
 using heap::type_descriptor;
 
 void marker::shade(span* s, std::uint32_t index) {
-  if (!s->try_mark(index)) return;  // already grey or black
+  if (!s->try_mark_exclusive(index)) return;  // already grey or black
   char* slot = s->slot_address(index);
-  ++marked_objects_;
-  marked_bytes_ += s->state.load(std::memory_order_relaxed) == heap::span_state::large
-                       ? s->bytes()
-                       : s->slot_size;
   // The object's header is not read here: that load would miss the cache
   // for nearly every object. drain() prefetches it instead and scan() reads
   // it (a noscan object then turns black without being scanned).

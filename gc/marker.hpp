@@ -5,10 +5,11 @@
 //     grey   mark bit set, item on the mark stack (reached, fields not scanned)
 //     black  mark bit set, item popped and scanned (or noscan: black at once)
 //
-// shade(p) turns p's object grey: it sets the mark bit with one atomic
-// fetch_or (the winner of a race pushes the object; losers do nothing) and
-// pushes a mark_item, except for noscan objects, which need no scan and go
-// straight to black. drain() pops grey objects and scans them until the stack
+// shade(p) turns p's object grey: it sets the mark bit and pushes a
+// mark_item. (This marker is the only one, running with the world stopped,
+// so the bit is set with a plain read-modify-write; parallel markers will
+// need an atomic fetch_or.) A noscan object is popped and dropped
+// without being scanned, as black. drain() pops grey objects and scans them until the stack
 // is empty; each scan shades the object's children. When drain() returns,
 // there is no grey object: every object reachable from the shaded roots is
 // black, and white objects are garbage (the invariant the sweeper relies on).
@@ -45,17 +46,12 @@ class marker final : public tracer, public roots::root_visitor {
   // Scans grey objects until none is left.
   void drain();
 
-  std::uint64_t marked_objects() const { return marked_objects_; }
-  std::uint64_t marked_bytes() const { return marked_bytes_; }
-
  private:
   void shade(heap::span* s, std::uint32_t index);
   void scan(const mark_item& item);
   void scan_conservatively(const void* begin, const void* end);
 
   mark_stack stack_;
-  std::uint64_t marked_objects_ = 0;
-  std::uint64_t marked_bytes_ = 0;
 };
 
 // True if the object containing p (a managed address) is marked.

@@ -64,7 +64,7 @@ class tracer {
   template <class T>
   void trace_value(const T& value) {
     if constexpr (detail::is_gc_ptr<T>) {
-      if (const void* target = value.get()) visit(target);
+      if (const void* target = value.load_for_collector()) visit(target);
     } else if constexpr (traceable<T>) {
       value.trace(*this);
     } else if constexpr (detail::is_pair<T>) {

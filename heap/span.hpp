@@ -17,9 +17,9 @@
 //   * alloc_bits of a span owned by a thread cache are written only by that
 //     thread (whole words at a time, see heap/thread_cache.hpp), otherwise
 //     only by the collector with the world stopped or under the heap lock.
-//   * mark_bits are set with atomic fetch_or (several markers may race to
-//     mark one object; exactly one wins and greys it) and cleared by the
-//     sweeper.
+//   * mark_bits are set by the one marker of a stop-the-world mark phase
+//     (try_mark_exclusive) and cleared by the sweeper; they are atomic words
+//     so that readers on other threads (is_marked) never race.
 //   * span records are never freed, only recycled, so a stale page-table entry
 //     always points at a valid record; lookups check the address against
 //     [start, start + bytes) and the state before trusting it.
@@ -86,12 +86,17 @@ struct span {
             (index % 64)) & 1;
   }
   // Sets the mark bit; true if this call changed it from 0 to 1 (white to
-  // grey).
-  bool try_mark(std::uint32_t index) {
+  // grey). For a marker that is the only writer of mark bits (the
+  // stop-the-world mark phase): a plain read-modify-write, no locked
+  // instruction. Parallel markers need an atomic fetch_or instead, or two of
+  // them could lose each other's bits.
+  bool try_mark_exclusive(std::uint32_t index) {
     std::uint64_t bit = std::uint64_t{1} << (index % 64);
     std::atomic<std::uint64_t>& word = mark_bits[index / 64];
-    if (word.load(std::memory_order_relaxed) & bit) return false;
-    return !(word.fetch_or(bit, std::memory_order_relaxed) & bit);
+    std::uint64_t old = word.load(std::memory_order_relaxed);
+    if (old & bit) return false;
+    word.store(old | bit, std::memory_order_relaxed);
+    return true;
   }
 
   std::uint32_t bitmap_word_count() const { return (slot_count + 63) / 64; }

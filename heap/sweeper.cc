@@ -52,7 +52,7 @@ std::uint64_t sweep_span(span* s, sweep_result& result) {
 
 const type_descriptor* finalizing_type() { return current_finalizing_type; }
 
-sweep_result sweep_heap(std::size_t retain_bytes) {
+sweep_result sweep_heap() {
   sweep_result result;
   managed_heap& h = the_heap;
   h.clear_partial_lists();
@@ -71,9 +71,6 @@ sweep_result sweep_heap(std::size_t retain_bytes) {
   spans.resize(kept);
   h.counters().heap_alloc.store(static_cast<std::int64_t>(result.live_bytes),
                                 std::memory_order_relaxed);
-  result.bytes_released = h.pages().release_idle(
-      static_cast<std::size_t>(h.counters().heap_inuse.load(std::memory_order_relaxed)),
-      retain_bytes);
   return result;
 }
 

@@ -8,8 +8,6 @@
 //      allocated ones; nothing is written into freed slots);
 //   4. a span left empty goes back to the page heap; a span with free slots
 //      goes on its class's partial list.
-// Then idle free runs are returned to the OS down to the retention target
-// (page_heap::release_idle).
 //
 // Invariant: runs with the world stopped and every thread cache flushed, so
 // allocation bits are exact and no mutator allocates from a span being swept.
@@ -30,12 +28,10 @@ struct sweep_result {
   std::uint64_t bytes_freed = 0;
   std::uint64_t live_objects = 0;
   std::uint64_t live_bytes = 0;
-  std::uint64_t bytes_released = 0;  // returned to the OS by this sweep
+  std::uint64_t bytes_released = 0;  // returned to the OS after this sweep
 };
 
-// retain_bytes: how much memory the heap may keep resident (in-use spans
-// plus free pages) after the sweep.
-sweep_result sweep_heap(std::size_t retain_bytes);
+sweep_result sweep_heap();
 
 // The type whose destructor the sweeper is running (nullptr otherwise), for
 // the diagnostic of a destructor that allocates.
