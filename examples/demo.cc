@@ -47,7 +47,7 @@ constexpr int session_count = 100;
 
 [[gnu::noinline]] void open_sessions(std::vector<tricolor::gc_root<session>>& sessions) {
   for (int i = 0; i < session_count; ++i)
-    sessions.emplace_back(make_gc<session>(i), "open sessions");
+    sessions.push_back(tricolor::gc_root<session>(make_gc<session>(i), "open sessions"));
 }
 
 [[gnu::noinline]] void serve_requests(std::vector<tricolor::gc_root<session>>& sessions) {

@@ -10,10 +10,24 @@
 namespace tricolor::gc {
 
 namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
+// The value in double quotes with control characters escaped, so that a
+// diagnostic stays one line whatever the environment holds.
+std::string quoted(std::string_view value) {
+  std::string out = "\"";
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '"' || c == '\\') (out += '\\') += c;
+    else if (u < 0x20 || u == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
 }
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
@@ -35,13 +49,12 @@ bool parse_non_negative_int(std::string_view s, int& out) {
 }  // namespace
 
 int parse_gc_percent(std::string_view value, std::string* diagnostic) {
-  std::string_view v = trim(value);
-  if (equals_ignoring_case(v, "off")) return -1;
+  if (equals_ignoring_case(value, "off")) return -1;
   int percent = 0;
-  if (parse_non_negative_int(v, percent)) return percent;
+  if (parse_non_negative_int(value, percent)) return percent;
   if (diagnostic) {
-    *diagnostic = "tricolor: TRICOLOR_GC_PERCENT=\"" + std::string(value) +
-                  "\" is not a percentage (a whole number >= 0, or \"off\"); "
+    *diagnostic = "tricolor: TRICOLOR_GC_PERCENT=" + quoted(value) +
+                  " is not a percentage (a whole number >= 0, or \"off\"); "
                   "using " + std::to_string(default_gc_percent);
   }
   return default_gc_percent;
@@ -50,12 +63,12 @@ int parse_gc_percent(std::string_view value, std::string* diagnostic) {
 void parse_debug(std::string_view value, config& out, std::string* diagnostics) {
   auto complain = [&](std::string_view item, std::string_view why) {
     if (diagnostics)
-      *diagnostics += "tricolor: TRICOLOR_DEBUG item \"" + std::string(item) +
-                      "\" " + std::string(why) + "\n";
+      *diagnostics += "tricolor: TRICOLOR_DEBUG item " + quoted(item) + " " +
+                      std::string(why) + "\n";
   };
   while (!value.empty()) {
     std::size_t comma = value.find(',');
-    std::string_view item = trim(value.substr(0, comma));
+    std::string_view item = value.substr(0, comma);
     value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
     if (item.empty()) continue;
     std::size_t eq = item.find('=');
@@ -63,12 +76,18 @@ void parse_debug(std::string_view value, config& out, std::string* diagnostics) 
       complain(item, "is not key=value; ignored");
       continue;
     }
-    std::string_view key = trim(item.substr(0, eq));
-    std::string_view number = trim(item.substr(eq + 1));
+    std::string_view key = item.substr(0, eq);
+    std::string_view number = item.substr(eq + 1);
     int level = 0;
     if (key == "gctrace") {
-      if (parse_non_negative_int(number, level) && level <= 2) out.gctrace = level;
-      else complain(item, "needs gctrace=0, 1 or 2; keeping gctrace=" + std::to_string(out.gctrace));
+      if (parse_non_negative_int(number, level) && level <= 1) {
+        out.gctrace = level;
+      } else if (level == 2) {  // parsed, but the second line is not built yet
+        out.gctrace = 1;
+        complain(item, "asks for gctrace=2, which this version does not have yet; using gctrace=1");
+      } else {
+        complain(item, "needs gctrace=0 or 1; keeping gctrace=" + std::to_string(out.gctrace));
+      }
     } else {
       complain(item, "names an unknown key (known: gctrace); ignored");
     }

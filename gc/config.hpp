@@ -3,10 +3,13 @@
 //     TRICOLOR_GC_PERCENT   heap growth percent before the next cycle, or
 //                           "off" (the GOGC analogue); default 100
 //     TRICOLOR_DEBUG        comma-separated key=value list (the GODEBUG
-//                           analogue): gctrace=N (0, 1 or 2)
+//                           analogue): gctrace=N (0 or 1; 2 is taken as 1
+//                           with a note until its second line exists)
 //
 // A malformed value never stops the program and is never silently accepted:
 // one line on stderr names the variable, the value, and what is used instead.
+// Values are taken exactly as written: surrounding whitespace makes a value
+// malformed (it usually means a quoting mistake), it is not trimmed.
 // The parsers below are pure functions so tests can feed them every form.
 #pragma once
 

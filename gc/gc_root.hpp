@@ -2,7 +2,11 @@
 // memory (a std::vector<gc_root<T>>, a malloc'd struct, a callback registry).
 //
 //     std::vector<tricolor::gc_root<session>> open_sessions;
-//     open_sessions.emplace_back(s, "open_sessions");
+//     open_sessions.push_back(tricolor::gc_root<session>(s, "open_sessions"));
+//
+// Construct the gc_root where it is written, as above: the source location is
+// a default argument, so emplace_back(s, "name") would record the line inside
+// the standard library that constructs the element, not the caller's.
 //
 // Each gc_root owns a node in the root registry (roots/handles.cc) holding the
 // target, the name and the source location where the root was created; the
@@ -65,8 +69,10 @@ class gc_root {
   }
   void reset() { set(nullptr); }
 
-  T* operator->() const noexcept { return get().get(); }
-  T& operator*() const noexcept { return *get(); }
+  // Dereferencing requires a target (as for any pointer), so these do not
+  // test for a moved-from root.
+  T* operator->() const noexcept { return static_cast<T*>(detail::root_target(node_)); }
+  T& operator*() const noexcept { return *operator->(); }
   explicit operator bool() const noexcept { return static_cast<bool>(get()); }
   operator gc_ptr<T>() const noexcept { return get(); }
 

@@ -23,8 +23,8 @@ std::string ms(std::uint64_t ns) {
   std::string text = std::to_string(digits);
   if (text.size() <= static_cast<std::size_t>(decimals))
     text.insert(0, static_cast<std::size_t>(decimals) - text.size() + 1, '0');
-  text.insert(text.size() - static_cast<std::size_t>(decimals), ".");
-  return text;
+  std::size_t point = text.size() - static_cast<std::size_t>(decimals);
+  return text.substr(0, point) + "." + text.substr(point);
 }
 
 unsigned long long mb(std::uint64_t bytes) { return bytes >> 20; }

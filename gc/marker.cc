@@ -48,7 +48,7 @@ void marker::precise(const roots::root_identity&, const void* target) {
 
 // Reads every word of [begin, end): stacks and data segments contain
 // sanitizer redzones and other threads' frames, which are read on purpose.
-[[gnu::no_sanitize_address, gnu::no_sanitize("thread")]]
+__attribute__((no_sanitize("address", "thread")))
 void marker::scan_conservatively(const void* begin, const void* end) {
   auto word = reinterpret_cast<std::uintptr_t>(begin) & ~std::uintptr_t{7};
   auto stop = reinterpret_cast<std::uintptr_t>(end);

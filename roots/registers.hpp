@@ -19,7 +19,11 @@ namespace tricolor::roots {
 
 struct register_snapshot {
   std::uintptr_t stack_pointer;
-  std::uintptr_t callee_saved[11];
+#if defined(__x86_64__)
+  std::uintptr_t callee_saved[6];   // rbx rbp r12 r13 r14 r15
+#elif defined(__aarch64__)
+  std::uintptr_t callee_saved[11];  // x19 .. x29
+#endif
 };
 
 [[gnu::always_inline]] inline void capture_registers(register_snapshot& s) {

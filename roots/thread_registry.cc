@@ -6,8 +6,6 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include <mimalloc.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -78,9 +76,9 @@ void record_stack_bounds(thread_state& t) {
 thread_state* register_thread() {
   heap::the_heap.initialize();
   registry& r = the_registry();
-  void* memory = mi_malloc_aligned(sizeof(thread_state), alignof(thread_state));
-  if (memory == nullptr) throw std::bad_alloc();
-  auto* t = new (memory) thread_state();
+  // From the global allocator, not mimalloc's API: LeakSanitizer must see the
+  // vector and string it owns as reachable through the registry.
+  auto* t = new thread_state();
   record_stack_bounds(*t);
   dl_iterate_phdr(collect_tls_block, &t->tls_blocks);
   t->tid = static_cast<pid_t>(gettid());
@@ -122,8 +120,7 @@ void unregister_at_exit(void* state) {
   }
   tls_thread_state = nullptr;
   heap::tls_thread_cache = nullptr;
-  t->~thread_state();
-  mi_free(t);
+  delete t;
 }
 
 thread_state* current_thread() {
