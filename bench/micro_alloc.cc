@@ -1,0 +1,227 @@
+// Micro-benchmarks (Google Benchmark) of tricolor's hot paths, each beside the
+// anchor SPEC §4 judges it against:
+//
+//   alloc_per_op/<allocator>/<bytes>  allocate one object of <bytes> (16, 24,
+//                                     32, 64) and drop it: freed at once
+//                                     (mimalloc, glibc) or left to the
+//                                     collector (tricolor, boehm)
+//   alloc_batch/<allocator>/<bytes>   allocate 1000 objects and keep them,
+//                                     then free all 1000 (mimalloc, glibc) or
+//                                     drop them by overwriting them with the
+//                                     next batch (tricolor, boehm)
+//   store/gc_ptr_field  store/raw_field  one pointer store into a field of a
+//                                     heap object, collector idle
+//   load/gc_ptr_field   load/raw_field   one pointer load from such a field
+//
+// The per_op counter is the time of one operation (one object in a batch).
+// Garbage-collected allocation includes its amortized collection cost: at
+// most two batches are live at a time, so every cycle can reclaim the rest.
+// A tricolor object of <bytes> takes a slot of <bytes> + 8 (its header).
+// glibc is called through __libc_malloc / __libc_free because this
+// executable links libmimalloc.so, whose malloc would otherwise interpose.
+//
+//   build/bench/micro_bench --benchmark_filter='alloc_batch/.*/24'
+#include <gc.h>
+
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <cstddef>
+#include <string>
+
+#include "allocators.hpp"
+#include "gc/tricolor.hpp"
+
+namespace {
+
+constexpr std::size_t batch_size = 1000;
+
+// An object of exactly Bytes bytes whose constructor, like malloc, leaves the
+// memory as it finds it.
+template <std::size_t Bytes>
+struct blob {
+  blob() {}
+  std::byte bytes[Bytes];
+};
+
+// Makes the compiler produce `p` in a register and assume that all memory,
+// including whatever `p` points to, is read and written here. (Google
+// Benchmark 1.7's DoNotOptimize offers GCC a memory operand as well, and GCC
+// then hands over the field itself instead of loading it.)
+template <class T>
+[[gnu::always_inline]] inline void use_pointer(T* p) {
+  asm volatile("" : : "r"(p) : "memory");
+}
+
+void count_ops(benchmark::State& state, std::size_t ops_per_iteration) {
+  state.counters["per_op"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * ops_per_iteration),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// --- allocation, one object at a time ------------------------------------
+
+template <std::size_t Bytes>
+void alloc_per_op_tricolor(benchmark::State& state) {
+  for (auto _ : state) {
+    tricolor::gc_ptr<blob<Bytes>> p = tricolor::make_gc<blob<Bytes>>();
+    use_pointer(p.get());
+  }
+  count_ops(state, 1);
+}
+
+template <std::size_t Bytes>
+void alloc_per_op_boehm(benchmark::State& state) {
+  for (auto _ : state) {
+    void* p = GC_MALLOC(Bytes);
+    use_pointer(p);
+  }
+  count_ops(state, 1);
+}
+
+template <class Allocator, std::size_t Bytes>
+void alloc_per_op_explicit(benchmark::State& state) {
+  for (auto _ : state) {
+    void* p = Allocator::allocate(Bytes);
+    use_pointer(p);
+    Allocator::deallocate(p);
+  }
+  count_ops(state, 1);
+}
+
+// --- allocation, 1000 at a time ------------------------------------------
+
+template <std::size_t Bytes>
+void alloc_batch_tricolor(benchmark::State& state) {
+  std::array<tricolor::gc_ptr<blob<Bytes>>, batch_size> batch;  // on the stack
+  for (auto _ : state) {
+    for (auto& p : batch) p = tricolor::make_gc<blob<Bytes>>();
+    use_pointer(batch.data());
+  }
+  count_ops(state, batch_size);
+}
+
+template <std::size_t Bytes>
+void alloc_batch_boehm(benchmark::State& state) {
+  std::array<void*, batch_size> batch;  // on the stack
+  for (auto _ : state) {
+    for (void*& p : batch) p = GC_MALLOC(Bytes);
+    use_pointer(batch.data());
+  }
+  count_ops(state, batch_size);
+}
+
+template <class Allocator, std::size_t Bytes>
+void alloc_batch_explicit(benchmark::State& state) {
+  std::array<void*, batch_size> batch;
+  for (auto _ : state) {
+    for (void*& p : batch) p = Allocator::allocate(Bytes);
+    use_pointer(batch.data());
+    for (void* p : batch) Allocator::deallocate(p);
+  }
+  count_ops(state, batch_size);
+}
+
+// --- pointer stores and loads, collector idle ------------------------------
+
+struct leaf {
+  int value = 0;
+};
+
+struct gc_holder {
+  tricolor::gc_ptr<leaf> field;
+  void trace(tricolor::tracer& t) const { t(field); }
+};
+
+struct raw_holder {
+  leaf* field = nullptr;
+};
+
+// The holder escapes (use_pointer), so the compiler cannot keep its field in
+// a register; ClobberMemory after each store makes every store reach memory.
+void store_gc_ptr_field(benchmark::State& state) {
+  tricolor::gc_ptr<gc_holder> holder = tricolor::make_gc<gc_holder>();
+  tricolor::gc_ptr<leaf> target = tricolor::make_gc<leaf>();
+  use_pointer(holder.get());
+  for (auto _ : state) {
+    holder->field = target;
+    benchmark::ClobberMemory();
+  }
+  count_ops(state, 1);
+}
+
+void store_raw_field(benchmark::State& state) {
+  auto* holder = new raw_holder;
+  auto* target = new leaf;
+  use_pointer(holder);
+  for (auto _ : state) {
+    holder->field = target;
+    benchmark::ClobberMemory();
+  }
+  count_ops(state, 1);
+  delete target;
+  delete holder;
+}
+
+// The holder escapes, and use_pointer makes each iteration load the field
+// afresh into a register.
+void load_gc_ptr_field(benchmark::State& state) {
+  tricolor::gc_ptr<gc_holder> holder = tricolor::make_gc<gc_holder>();
+  holder->field = tricolor::make_gc<leaf>();
+  use_pointer(holder.get());
+  for (auto _ : state) {
+    leaf* value = holder->field.get();
+    use_pointer(value);
+  }
+  count_ops(state, 1);
+}
+
+void load_raw_field(benchmark::State& state) {
+  auto* holder = new raw_holder;
+  holder->field = new leaf;
+  use_pointer(holder);
+  for (auto _ : state) {
+    leaf* value = holder->field;
+    use_pointer(value);
+  }
+  count_ops(state, 1);
+  delete holder->field;
+  delete holder;
+}
+
+template <std::size_t Bytes>
+void register_allocation() {
+  const std::string size = "/" + std::to_string(Bytes);
+  auto add = [&](const std::string& name, void (*fn)(benchmark::State&)) {
+    benchmark::RegisterBenchmark((name + size).c_str(), fn);
+  };
+  add("alloc_per_op/tricolor", alloc_per_op_tricolor<Bytes>);
+  add("alloc_per_op/mimalloc",
+      alloc_per_op_explicit<bench::mimalloc_allocator, Bytes>);
+  add("alloc_per_op/glibc", alloc_per_op_explicit<bench::glibc_allocator, Bytes>);
+  add("alloc_per_op/boehm", alloc_per_op_boehm<Bytes>);
+  add("alloc_batch/tricolor", alloc_batch_tricolor<Bytes>);
+  add("alloc_batch/mimalloc",
+      alloc_batch_explicit<bench::mimalloc_allocator, Bytes>);
+  add("alloc_batch/glibc", alloc_batch_explicit<bench::glibc_allocator, Bytes>);
+  add("alloc_batch/boehm", alloc_batch_boehm<Bytes>);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  GC_INIT();
+  register_allocation<16>();
+  register_allocation<24>();
+  register_allocation<32>();
+  register_allocation<64>();
+  benchmark::RegisterBenchmark("store/gc_ptr_field", store_gc_ptr_field);
+  benchmark::RegisterBenchmark("store/raw_field", store_raw_field);
+  benchmark::RegisterBenchmark("load/gc_ptr_field", load_gc_ptr_field);
+  benchmark::RegisterBenchmark("load/raw_field", load_raw_field);
+
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}
