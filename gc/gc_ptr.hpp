@@ -49,7 +49,11 @@ class gc_ptr {
   constexpr gc_ptr() noexcept = default;
   constexpr gc_ptr(std::nullptr_t) noexcept {}
 
-  gc_ptr(const gc_ptr& other) noexcept : ptr_(other.get()) {}
+  // Trivial, so that a gc_ptr passed or returned by value travels in a
+  // register (the Itanium C++ ABI passes a class in memory only when its copy
+  // or move constructor or its destructor is non-trivial). Initializing a
+  // gc_ptr is not a store into an existing field: no barrier is involved.
+  gc_ptr(const gc_ptr& other) noexcept = default;
   template <class U>
     requires std::convertible_to<U*, T*>
   gc_ptr(const gc_ptr<U>& other) noexcept : ptr_(other.get()) {}
