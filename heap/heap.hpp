@@ -16,8 +16,8 @@
 // counts cached spans; heap_inuse counts the pages of in-use spans.
 //
 // Locking: each partial list has its own lock; the page heap has its own; the
-// all_spans registry has its own. The collector sweeps with the world stopped
-// and so takes none of the partial-list locks for reading.
+// all_spans registry has its own. The sweeper walks all_spans and rewrites
+// allocation bits with the world stopped, when no cursor owns a span.
 #pragma once
 
 #include <atomic>

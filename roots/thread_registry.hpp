@@ -77,13 +77,10 @@ void become_running(thread_state* self);
 std::uint64_t stop_the_world(thread_state* self);
 void start_the_world();
 
-// Calls f(thread_state&) for every registered thread; only between
-// stop_the_world and start_the_world.
-template <class F>
-void for_each_thread(F&& f);
-
 thread_state* registry_head();
 
+// Calls f(thread_state&) for every registered thread; only between
+// stop_the_world and start_the_world.
 template <class F>
 void for_each_thread(F&& f) {
   for (thread_state* t = registry_head(); t; t = t->next) f(*t);

@@ -1,0 +1,40 @@
+// The cycle's phase state machine as the rest of the program can observe it:
+// off between cycles, sweep while destructors run (they run in the sweep, not
+// during marking), and back to off after collect() returns.
+#include <gtest/gtest.h>
+
+#include "gc/collector.hpp"
+#include "gc/tricolor.hpp"
+#include "tests/test_support.hpp"
+
+namespace {
+
+using tricolor::gc::current_phase;
+using tricolor::gc::gc_phase;
+
+gc_phase phase_seen_by_destructor = gc_phase::off;
+int destructors_run = 0;
+
+struct witness {
+  ~witness() {
+    phase_seen_by_destructor = current_phase();
+    ++destructors_run;
+  }
+};
+
+[[gnu::noinline]] void drop_a_witness() { tricolor::make_gc<witness>(); }
+
+TEST(CollectorPhases, OffBetweenCycles) {
+  EXPECT_EQ(current_phase(), gc_phase::off);
+  tricolor::collect();
+  EXPECT_EQ(current_phase(), gc_phase::off);
+}
+
+TEST(CollectorPhases, DestructorsRunInTheSweepPhase) {
+  drop_a_witness();
+  tricolor_test::collect_clean();
+  ASSERT_EQ(destructors_run, 1) << "the dropped witness was not collected";
+  EXPECT_EQ(phase_seen_by_destructor, gc_phase::sweep);
+}
+
+}  // namespace
