@@ -60,6 +60,39 @@ int parse_gc_percent(std::string_view value, std::string* diagnostic) {
   return default_gc_percent;
 }
 
+std::int64_t parse_memory_limit(std::string_view value, std::string* diagnostic) {
+  if (equals_ignoring_case(value, "off")) return no_memory_limit;
+  struct unit {
+    std::string_view suffix;
+    int shift;
+  };
+  // Longest suffixes first, so "MiB" is not read as "B".
+  constexpr unit units[] = {{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}, {"B", 0}};
+  std::string_view digits = value;
+  int shift = 0;
+  for (const unit& u : units) {
+    if (digits.size() > u.suffix.size() && digits.ends_with(u.suffix)) {
+      digits.remove_suffix(u.suffix.size());
+      shift = u.shift;
+      break;
+    }
+  }
+  std::int64_t count = 0;
+  const char* end = digits.data() + digits.size();
+  bool ok = !digits.empty() && digits.front() != '+' && digits.front() != '-';
+  if (ok) {
+    auto [ptr, error] = std::from_chars(digits.data(), end, count);
+    ok = error == std::errc() && ptr == end && count <= (no_memory_limit >> shift);
+  }
+  if (ok) return count << shift;
+  if (diagnostic) {
+    *diagnostic = "tricolor: TRICOLOR_MEMORY_LIMIT=" + quoted(value) +
+                  " is not a byte count (a whole number with an optional B, "
+                  "KiB, MiB, GiB or TiB, at most 8 EiB, or \"off\"); using off";
+  }
+  return no_memory_limit;
+}
+
 void parse_debug(std::string_view value, config& out, std::string* diagnostics) {
   auto complain = [&](std::string_view item, std::string_view why) {
     if (diagnostics)

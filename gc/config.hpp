@@ -2,6 +2,10 @@
 //
 //     TRICOLOR_GC_PERCENT   heap growth percent before the next cycle, or
 //                           "off" (the GOGC analogue); default 100
+//     TRICOLOR_MEMORY_LIMIT soft limit on the memory the heap keeps: bytes,
+//                           with an optional suffix B, KiB, MiB, GiB or TiB
+//                           (case as written), or "off" (the GOMEMLIMIT
+//                           analogue); default off
 //     TRICOLOR_DEBUG        comma-separated key=value list (the GODEBUG
 //                           analogue): gctrace=N (0 or 1; 2 is taken as 1
 //                           with a note until its second line exists)
@@ -13,22 +17,33 @@
 // The parsers below are pure functions so tests can feed them every form.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace tricolor::gc {
 
 inline constexpr int default_gc_percent = 100;
+inline constexpr std::int64_t no_memory_limit = INT64_MAX;
 
 struct config {
   int gc_percent = default_gc_percent;  // < 0: pacing-triggered cycles off
+  std::int64_t memory_limit = no_memory_limit;
   int gctrace = 0;
+  bool gcpacertrace = false;
 };
 
 // Parses a TRICOLOR_GC_PERCENT value: a decimal integer >= 0, or "off"
 // (any case), which yields -1. On a malformed value returns the default and
 // sets *diagnostic to the one-line message to print.
 int parse_gc_percent(std::string_view value, std::string* diagnostic);
+
+// Parses a TRICOLOR_MEMORY_LIMIT value: a decimal byte count >= 0 with an
+// optional unit (B, KiB, MiB, GiB, TiB; "16MiB" or "16 MiB" is not accepted
+// with the space), or "off" (any case), which yields no_memory_limit. On a
+// malformed or overflowing value returns no_memory_limit and sets
+// *diagnostic.
+std::int64_t parse_memory_limit(std::string_view value, std::string* diagnostic);
 
 // Parses a TRICOLOR_DEBUG value into `out`; every malformed or unknown item
 // appends one line (ending in '\n') to *diagnostics and leaves that setting
