@@ -28,7 +28,8 @@ namespace tricolor {
 namespace {
 roots::thread_state* runtime_thread() {
   static const bool initialized = [] {
-    gc::the_pacer.initialize(gc::environment_config().gc_percent);
+    const gc::config& c = gc::environment_config();
+    gc::the_pacer.initialize(c.gc_percent, c.memory_limit, gc::monotonic_ns);
     return true;
   }();
   (void)initialized;
@@ -77,6 +78,11 @@ void collect() {
 int set_gc_percent(int percent) {
   runtime_thread();
   return gc::the_pacer.set_gc_percent(percent);
+}
+
+std::int64_t set_memory_limit(std::int64_t bytes) {
+  runtime_thread();
+  return gc::the_pacer.set_memory_limit(bytes);
 }
 
 }  // namespace tricolor

@@ -149,15 +149,18 @@ void run_cycle(roots::thread_state* self, cycle_trigger trigger) {
   record.weak_cleared = clear_dead_weak_refs().cleared;
 
   // 4. Sweep. It counts the live heap (the marked slots) on its way, which
-  // sets the next goal; then pages beyond goal + 10 % go back to the OS.
+  // sets the next goals; then free pages beyond the pacer's retain targets
+  // go back to the OS.
   phase.store(gc_phase::sweep, std::memory_order_relaxed);
   heap::sweep_result swept = heap::sweep_heap();
-  the_pacer.end_cycle(swept.live_bytes);
-  std::uint64_t goal = the_pacer.heap_goal();
-  swept.bytes_released = heap::the_heap.pages().release_idle(
-      static_cast<std::size_t>(counters.heap_inuse.load(std::memory_order_relaxed)),
-      goal > SIZE_MAX / 2 ? SIZE_MAX : goal + goal / 10);
+  std::uint64_t inuse =
+      static_cast<std::uint64_t>(counters.heap_inuse.load(std::memory_order_relaxed));
+  the_pacer.end_cycle({swept.live_bytes, inuse});
+  pacer::retain_targets retain = the_pacer.retain();
+  swept.bytes_released =
+      heap::the_heap.pages().release_idle(inuse, retain.soft, retain.hard);
   phase_clock end;
+  the_pacer.end_pause(monotonic_ns(), end.wall - start.wall);
   roots::start_the_world();
   phase.store(gc_phase::off, std::memory_order_relaxed);
   self->collecting = false;
@@ -181,10 +184,13 @@ void run_cycle(roots::thread_state* self, cycle_trigger trigger) {
   record.objects_freed = swept.objects_freed;
   record.bytes_freed = swept.bytes_freed;
   record.bytes_released = swept.bytes_released;
+  record.heap_inuse_after = inuse;
   record_cycle(record);
   cycle_lock.unlock();
 
-  if (environment_config().gctrace > 0) print_gctrace(record, gc_cpu_fraction());
+  const config& settings = environment_config();
+  if (settings.gctrace > 0) print_gctrace(record, gc_cpu_fraction(), settings.gctrace);
+  if (settings.gcpacertrace) print_pacer_trace(record, the_pacer);
 }
 
 void maybe_start_cycle(roots::thread_state* self) {

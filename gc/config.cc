@@ -113,16 +113,14 @@ void parse_debug(std::string_view value, config& out, std::string* diagnostics) 
     std::string_view number = item.substr(eq + 1);
     int level = 0;
     if (key == "gctrace") {
-      if (parse_non_negative_int(number, level) && level <= 1) {
-        out.gctrace = level;
-      } else if (level == 2) {  // parsed, but the second line is not built yet
-        out.gctrace = 1;
-        complain(item, "asks for gctrace=2, which this version does not have yet; using gctrace=1");
-      } else {
-        complain(item, "needs gctrace=0 or 1; keeping gctrace=" + std::to_string(out.gctrace));
-      }
+      if (parse_non_negative_int(number, level) && level <= 2) out.gctrace = level;
+      else complain(item, "needs gctrace=0, 1 or 2; keeping gctrace=" + std::to_string(out.gctrace));
+    } else if (key == "gcpacertrace") {
+      if (parse_non_negative_int(number, level) && level <= 1) out.gcpacertrace = level == 1;
+      else complain(item, std::string("needs gcpacertrace=0 or 1; keeping gcpacertrace=") +
+                              (out.gcpacertrace ? "1" : "0"));
     } else {
-      complain(item, "names an unknown key (known: gctrace); ignored");
+      complain(item, "names an unknown key (known: gctrace, gcpacertrace); ignored");
     }
   }
 }
@@ -134,6 +132,11 @@ const config& environment_config() {
     if (const char* percent = std::getenv("TRICOLOR_GC_PERCENT")) {
       std::string line;
       c.gc_percent = parse_gc_percent(percent, &line);
+      if (!line.empty()) diagnostics += line + "\n";
+    }
+    if (const char* limit = std::getenv("TRICOLOR_MEMORY_LIMIT")) {
+      std::string line;
+      c.memory_limit = parse_memory_limit(limit, &line);
       if (!line.empty()) diagnostics += line + "\n";
     }
     if (const char* debug = std::getenv("TRICOLOR_DEBUG")) parse_debug(debug, c, &diagnostics);

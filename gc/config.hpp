@@ -7,8 +7,8 @@
 //                           (case as written), or "off" (the GOMEMLIMIT
 //                           analogue); default off
 //     TRICOLOR_DEBUG        comma-separated key=value list (the GODEBUG
-//                           analogue): gctrace=N (0 or 1; 2 is taken as 1
-//                           with a note until its second line exists)
+//                           analogue): gctrace=N (0, 1 or 2),
+//                           gcpacertrace=N (0 or 1)
 //
 // A malformed value never stops the program and is never silently accepted:
 // one line on stderr names the variable, the value, and what is used instead.

@@ -16,11 +16,20 @@ void collect();
 // cycles (collect() still works).
 int set_gc_percent(int percent);
 
+// Sets the soft memory limit (the GOMEMLIMIT analogue) in bytes and returns
+// the previous one; INT64_MAX means no limit, a negative argument only reads
+// the current value. Cycles run more often as the heap nears the limit, free
+// pages go back to the OS to stay under it, and a CPU limiter keeps the
+// collector to about half the time, letting the heap exceed the limit rather
+// than thrash (gc/pacer.hpp).
+std::int64_t set_memory_limit(std::int64_t bytes);
+
 struct gc_stats {
   // Heap, in bytes.
   std::uint64_t heap_alloc = 0;   // allocated to objects (and cache reserves)
   std::uint64_t heap_inuse = 0;   // in spans that hold objects
-  std::uint64_t heap_released = 0;  // returned to the OS (madvise), still reserved
+  std::uint64_t heap_idle = 0;      // in free spans (released or not)
+  std::uint64_t heap_released = 0;  // of heap_idle, returned to the OS (madvise)
   std::uint64_t heap_goal = 0;    // heap_alloc that triggers the next cycle
   std::uint64_t live_bytes = 0;   // marked by the last cycle
   std::uint64_t live_objects = 0;
@@ -43,6 +52,7 @@ struct gc_stats {
   std::uint64_t handle_roots = 0;
   std::uint64_t threads = 0;
   int gc_percent = 100;
+  std::int64_t memory_limit = INT64_MAX;
 };
 
 gc_stats read_stats();

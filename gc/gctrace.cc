@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "gc/pacer.hpp"
+
 namespace tricolor::gc {
 
 namespace {
@@ -48,10 +50,62 @@ std::string format_gctrace(const cycle_record& r, double fraction) {
   return line;
 }
 
-void print_gctrace(const cycle_record& r, double fraction) {
-  std::string line = format_gctrace(r, fraction);
+std::string format_gctrace_detail(const cycle_record& r) {
+  char line[512];
+  std::snprintf(
+      line, sizeof line,
+      "gc %llu detail: %s ms to safepoint, %llu spans swept (%llu freed), "
+      "%llu objects freed (%llu MB), %llu MB released, %llu weak refs cleared, "
+      "%llu gc_roots, %llu MB in use\n",
+      static_cast<unsigned long long>(r.number), ms(r.time_to_safepoint_ns).c_str(),
+      static_cast<unsigned long long>(r.spans_swept),
+      static_cast<unsigned long long>(r.spans_freed),
+      static_cast<unsigned long long>(r.objects_freed), mb(r.bytes_freed),
+      mb(r.bytes_released), static_cast<unsigned long long>(r.weak_cleared),
+      static_cast<unsigned long long>(r.handle_roots), mb(r.heap_inuse_after));
+  return line;
+}
+
+std::string format_pacer_trace(const cycle_record& r, const pacer& p) {
+  auto goal_text = [](std::uint64_t goal) {
+    return goal == unlimited ? std::string("none") : std::to_string(mb(goal)) + " MB";
+  };
+  std::string percent = p.gc_percent() < 0 ? "off" : std::to_string(p.gc_percent()) + "%";
+  std::int64_t limit = p.memory_limit();
+  std::string limit_text =
+      limit == INT64_MAX ? "no limit" : "limit " + std::to_string(mb(static_cast<std::uint64_t>(limit))) + " MB";
+  const char* by = p.limit_goal() < p.gogc_goal() ? "limit" : "GOGC";
+  // The CPU limiter's decision for the next cycle: a limit-triggered one may
+  // not start before the mutators have run as long as this cycle paused.
+  std::string limiter = limit == INT64_MAX
+                            ? ""
+                            : "; limit-triggered cycles wait " + ms(r.pause_ns) + " ms";
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "pacer: gc %llu live %llu MB, in use %llu MB; GOGC %s goal %s; %s goal "
+                "%s; next goal %s (%s)%s\n",
+                static_cast<unsigned long long>(r.number), mb(r.heap_live),
+                mb(r.heap_inuse_after), percent.c_str(), goal_text(p.gogc_goal()).c_str(),
+                limit_text.c_str(), goal_text(p.limit_goal()).c_str(),
+                goal_text(p.heap_goal()).c_str(), by, limiter.c_str());
+  return line;
+}
+
+namespace {
+void write_line(const std::string& line) {
   ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
+}
+}  // namespace
+
+void print_gctrace(const cycle_record& r, double fraction, int level) {
+  std::string lines = format_gctrace(r, fraction);
+  if (level >= 2) lines += format_gctrace_detail(r);
+  write_line(lines);
+}
+
+void print_pacer_trace(const cycle_record& r, const pacer& p) {
+  write_line(format_pacer_trace(r, p));
 }
 
 }  // namespace tricolor::gc

@@ -1,42 +1,98 @@
-// Pacer; see pacer.hpp.
+// Pacer; see pacer.hpp for the goals, the CPU limiter and the retain targets.
 #include "gc/pacer.hpp"
 
+#include <time.h>
+
 #include <algorithm>
-#include <limits>
 
 namespace tricolor::gc {
 
 pacer the_pacer;
 
-void pacer::initialize(int gc_percent) {
+std::uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+void pacer::initialize(int gc_percent, std::int64_t memory_limit, clock_fn clock) {
+  std::lock_guard guard(lock_);
+  clock_ = clock;
   percent_.store(gc_percent, std::memory_order_relaxed);
+  limit_.store(memory_limit, std::memory_order_relaxed);
+  last_ = cycle_outcome{};
+  last_end_ns_.store(0, std::memory_order_relaxed);
+  last_pause_ns_.store(0, std::memory_order_relaxed);
   recompute();
 }
 
-void pacer::end_cycle(std::uint64_t live_bytes) {
-  live_.store(live_bytes, std::memory_order_relaxed);
+void pacer::end_cycle(const cycle_outcome& outcome) {
+  std::lock_guard guard(lock_);
+  last_ = outcome;
   recompute();
+}
+
+void pacer::end_pause(std::uint64_t end_ns, std::uint64_t pause_ns) {
+  last_end_ns_.store(end_ns, std::memory_order_relaxed);
+  last_pause_ns_.store(pause_ns, std::memory_order_relaxed);
 }
 
 int pacer::set_gc_percent(int percent) {
+  std::lock_guard guard(lock_);
   int previous = percent_.exchange(percent, std::memory_order_relaxed);
   recompute();
   return previous;
 }
 
+std::int64_t pacer::set_memory_limit(std::int64_t bytes) {
+  std::lock_guard guard(lock_);
+  std::int64_t previous = limit_.load(std::memory_order_relaxed);
+  if (bytes >= 0) {
+    limit_.store(bytes, std::memory_order_relaxed);
+    recompute();
+  }
+  return previous;
+}
+
+bool pacer::cpu_limited() const {
+  std::uint64_t end = last_end_ns_.load(std::memory_order_relaxed);
+  std::uint64_t pause = last_pause_ns_.load(std::memory_order_relaxed);
+  return clock_() - end < pause;
+}
+
+pacer::retain_targets pacer::retain() const {
+  std::uint64_t goal = heap_goal();
+  std::uint64_t soft = goal > unlimited / 2 ? unlimited : goal + goal / 10;
+  std::int64_t limit = memory_limit();
+  std::uint64_t hard = limit == INT64_MAX
+                           ? unlimited
+                           : static_cast<std::uint64_t>(limit - limit / 20);
+  return {std::min(soft, hard), hard};
+}
+
 void pacer::recompute() {
+  std::uint64_t live = last_.live_bytes;
   int percent = percent_.load(std::memory_order_relaxed);
   if (percent < 0) {
-    goal_.store(std::numeric_limits<std::uint64_t>::max(), std::memory_order_relaxed);
+    gogc_goal_.store(unlimited, std::memory_order_relaxed);
+  } else {
+    long double goal = live * (1.0L + percent / 100.0L);
+    std::uint64_t bounded = goal >= static_cast<long double>(unlimited / 2)
+                                ? unlimited / 2
+                                : static_cast<std::uint64_t>(goal);
+    gogc_goal_.store(std::max(bounded, minimum_heap_goal), std::memory_order_relaxed);
+  }
+  std::int64_t limit = limit_.load(std::memory_order_relaxed);
+  if (limit == INT64_MAX) {
+    limit_goal_.store(unlimited, std::memory_order_relaxed);
     return;
   }
-  long double growth = 1.0L + percent / 100.0L;
-  long double goal = live_.load(std::memory_order_relaxed) * growth;
-  std::uint64_t bounded =
-      goal >= static_cast<long double>(std::numeric_limits<std::uint64_t>::max() / 2)
-          ? std::numeric_limits<std::uint64_t>::max() / 2
-          : static_cast<std::uint64_t>(goal);
-  goal_.store(std::max(bounded, minimum_heap_goal), std::memory_order_relaxed);
+  std::uint64_t headroom = static_cast<std::uint64_t>(limit / 20);
+  std::uint64_t overhead = last_.heap_inuse > live ? last_.heap_inuse - live : 0;
+  std::uint64_t budget = static_cast<std::uint64_t>(limit);
+  std::uint64_t goal = budget > headroom + overhead ? budget - headroom - overhead : 0;
+  limit_goal_.store(std::max(goal, live), std::memory_order_relaxed);
 }
 
 }  // namespace tricolor::gc

@@ -1,45 +1,114 @@
 // The pacer: when the next cycle starts.
 //
-// This first pacer is Go's GOGC rule without the concurrent refinements:
+// Two goals, as in Go (runtime/mgcpacer.go, mgclimit.go), the lower one wins:
 //
-//     heap_goal = max(live_after_last_mark * (1 + gc_percent / 100), 4 MiB)
+//   GOGC goal    live * (1 + gc_percent / 100), at least 4 MiB;
+//                infinite when gc_percent < 0 ("off")
+//   limit goal   memory_limit - headroom - overhead, at least live, where
+//                overhead = heap_inuse - live after the sweep (fragmentation
+//                and partly used spans: memory the heap holds beyond its
+//                objects) and headroom = memory_limit / 20 (metadata, cache
+//                reservations); infinite without a limit
 //
-// and a cycle starts when heap_alloc (heap/heap.hpp) reaches heap_goal. A
-// negative gc_percent turns pacing-triggered cycles off (the goal becomes
-// infinite). With the stop-the-world collector the trigger is the goal; the
-// concurrent collector will start earlier and use assists to land on it.
+// A cycle starts when heap_alloc (heap/heap.hpp) reaches the goal. With the
+// stop-the-world collector the trigger is the goal itself; the concurrent
+// collector will start earlier, from measured scan and allocation rates, and
+// use assists to land on it.
 //
-// Concurrency: the goal is one atomic word read by every allocation slow path
-// and written by the collector (and set_gc_percent).
+// The CPU limiter. A program whose live heap nears the memory limit would
+// collect back to back (thrash). So a cycle triggered by the *limit* goal
+// starts only once the mutators have run, since the last cycle ended, at
+// least as long as that cycle's pause: the collector then takes at most about
+// half of the wall time, and beyond that the heap is allowed to grow past the
+// limit (the program degrades instead of stalling). Cycles due to the GOGC
+// goal are never throttled.
+//
+// After each sweep, free pages go back to the OS until the memory the heap
+// keeps (in-use spans plus free unreleased pages) is within the goal + 10 %
+// (idle pages only), and within the limit minus headroom (any free page): see
+// retain targets below. So the limit is about resident memory, not only
+// about the objects.
+//
+// Concurrency: goals are atomic words read by every allocation slow path;
+// end_cycle and the setters are called under the collector's cycle lock or
+// by one thread at a time (setters use the last outcome under a mutex).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 
 namespace tricolor::gc {
 
 inline constexpr std::uint64_t minimum_heap_goal = std::uint64_t{4} << 20;
+inline constexpr std::uint64_t unlimited = UINT64_MAX;
+
+// What a finished sweep tells the pacer.
+struct cycle_outcome {
+  std::uint64_t live_bytes = 0;  // marked by the cycle
+  std::uint64_t heap_inuse = 0;  // span bytes after its sweep
+};
 
 class pacer {
  public:
-  void initialize(int gc_percent);
-  // After a cycle: the live heap it found.
-  void end_cycle(std::uint64_t live_bytes);
+  using clock_fn = std::uint64_t (*)();
+
+  // memory_limit: bytes, or INT64_MAX for none. `clock` gives monotonic
+  // nanoseconds (tests pass a fake one).
+  void initialize(int gc_percent, std::int64_t memory_limit, clock_fn clock);
+  // After the sweep: sets the next goals.
+  void end_cycle(const cycle_outcome& outcome);
+  // When the world restarts: the whole pause, for the CPU limiter.
+  void end_pause(std::uint64_t end_ns, std::uint64_t pause_ns);
+
   int set_gc_percent(int percent);  // returns the previous value
+  // Returns the previous limit; a negative argument only reads it (as Go's
+  // debug.SetMemoryLimit).
+  std::int64_t set_memory_limit(std::int64_t bytes);
+
   int gc_percent() const { return percent_.load(std::memory_order_relaxed); }
-  std::uint64_t heap_goal() const { return goal_.load(std::memory_order_relaxed); }
-  bool should_start_cycle(std::uint64_t heap_alloc) const {
-    return heap_alloc >= goal_.load(std::memory_order_relaxed);
+  std::int64_t memory_limit() const { return limit_.load(std::memory_order_relaxed); }
+  std::uint64_t gogc_goal() const { return gogc_goal_.load(std::memory_order_relaxed); }
+  std::uint64_t limit_goal() const { return limit_goal_.load(std::memory_order_relaxed); }
+  std::uint64_t heap_goal() const {
+    std::uint64_t g = gogc_goal(), l = limit_goal();
+    return g < l ? g : l;
   }
 
- private:
-  void recompute();
+  // Should an allocation that finds heap_alloc bytes allocated start a cycle?
+  bool should_start_cycle(std::uint64_t heap_alloc) const {
+    if (heap_alloc >= gogc_goal_.load(std::memory_order_relaxed)) return true;
+    if (heap_alloc < limit_goal_.load(std::memory_order_relaxed)) return false;
+    return !cpu_limited();
+  }
+  // True while the CPU limiter holds back limit-triggered cycles.
+  bool cpu_limited() const;
 
+  // How much memory the heap may keep resident after a sweep: idle free pages
+  // are released above `soft`, any free pages above `hard`.
+  struct retain_targets {
+    std::uint64_t soft;
+    std::uint64_t hard;
+  };
+  retain_targets retain() const;
+
+ private:
+  void recompute();  // from percent_, limit_ and last_ (under lock_)
+
+  std::mutex lock_;
+  cycle_outcome last_;
+  clock_fn clock_ = nullptr;
   std::atomic<int> percent_{100};
-  std::atomic<std::uint64_t> live_{0};
-  std::atomic<std::uint64_t> goal_{minimum_heap_goal};
+  std::atomic<std::int64_t> limit_{INT64_MAX};
+  std::atomic<std::uint64_t> gogc_goal_{minimum_heap_goal};
+  std::atomic<std::uint64_t> limit_goal_{unlimited};
+  std::atomic<std::uint64_t> last_end_ns_{0};
+  std::atomic<std::uint64_t> last_pause_ns_{0};
 };
 
 extern pacer the_pacer;
+
+// Monotonic nanoseconds (the pacer's real clock).
+std::uint64_t monotonic_ns();
 
 }  // namespace tricolor::gc

@@ -85,9 +85,11 @@ gc_stats read_stats() {
   s.heap_alloc = static_cast<std::uint64_t>(c.heap_alloc.load(std::memory_order_relaxed));
   s.heap_inuse = static_cast<std::uint64_t>(c.heap_inuse.load(std::memory_order_relaxed));
   s.total_alloc_bytes = c.total_alloc.load(std::memory_order_relaxed);
+  s.heap_idle = heap::the_heap.pages().free_bytes();
   s.heap_released = heap::the_heap.pages().released_bytes();
   s.heap_goal = gc::the_pacer.heap_goal();
   s.gc_percent = gc::the_pacer.gc_percent();
+  s.memory_limit = gc::the_pacer.memory_limit();
   return s;
 }
 

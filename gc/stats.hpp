@@ -27,6 +27,7 @@ struct cycle_record {
   std::uint64_t end_unix_ns = 0;
   // Heap, in bytes.
   std::uint64_t heap_start = 0, heap_end = 0, heap_live = 0, heap_goal = 0;
+  std::uint64_t heap_inuse_after = 0;  // span bytes after the sweep
   std::uint64_t live_objects = 0;
   std::uint64_t stacks_bytes = 0, globals_bytes = 0, handle_roots = 0;
   std::uint64_t threads = 0;

@@ -137,15 +137,17 @@ void page_heap::free(span* s) {
   push(s);
 }
 
-std::size_t page_heap::release_idle(std::size_t in_use_bytes,
-                                    std::size_t retain_bytes) {
+std::size_t page_heap::release_idle(std::uint64_t in_use_bytes,
+                                    std::uint64_t soft_target,
+                                    std::uint64_t hard_target) {
   std::lock_guard guard(lock_);
   std::size_t released = 0;
+  auto resident = [&] { return in_use_bytes + free_bytes_ - released_bytes_; };
   for (span* head : lists_) {
     for (span* run = head; run; run = run->next) {
       if (run->released) continue;
-      if (run->free_age++ < 1 || run->bytes() < release_min_bytes) continue;
-      if (in_use_bytes + free_bytes_ - released_bytes_ <= retain_bytes) continue;
+      bool idle = run->free_age++ >= 1 && run->bytes() >= release_min_bytes;
+      if (!(resident() > hard_target || (idle && resident() > soft_target))) continue;
       madvise(run->start, run->bytes(), MADV_DONTNEED);
       run->released = true;
       released_bytes_ += run->bytes();

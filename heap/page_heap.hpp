@@ -6,12 +6,14 @@
 // adjacent free runs. When no free run fits, the arena frontier advances.
 //
 // Returning memory to the OS: after each sweep, release_idle() gives back
-// (madvise MADV_DONTNEED) free runs of at least 64 KiB that have already
-// stayed free through one whole cycle, until the memory the heap keeps
-// resident (in-use spans plus unreleased free runs) is within the retention
-// target the collector passes: the next heap goal plus 10 %, as Go's
-// scavenger keeps. A heap that shrinks returns its memory within two cycles,
-// while a heap that oscillates under its goal does not refault its pages.
+// (madvise MADV_DONTNEED) free runs until the memory the heap keeps resident
+// (in-use spans plus unreleased free runs) is within two targets the
+// collector passes (gc/pacer.hpp): above the soft one (the next heap goal
+// plus 10 %, as Go's scavenger keeps) it releases runs of at least 64 KiB
+// that have stayed free through one whole cycle; above the hard one (the
+// memory limit minus headroom) it releases any free run. A heap that shrinks
+// returns its memory within two cycles, a heap that oscillates under its goal
+// does not refault its pages, and a memory limit holds for resident memory.
 //
 // Concurrency: every operation takes the page-heap lock. Span records are
 // recycled, never freed (see span.hpp).
@@ -36,9 +38,10 @@ class page_heap {
   // hold objects.
   void free(span* s);
 
-  // Releases idle free runs to the OS while in_use_bytes plus the unreleased
-  // free bytes exceed retain_bytes; returns the bytes released by this call.
-  std::size_t release_idle(std::size_t in_use_bytes, std::size_t retain_bytes);
+  // Releases free runs to the OS while in_use_bytes plus the unreleased free
+  // bytes exceed the targets (see above); returns the bytes released.
+  std::size_t release_idle(std::uint64_t in_use_bytes, std::uint64_t soft_target,
+                           std::uint64_t hard_target);
 
   std::size_t free_bytes() const;
   std::size_t released_bytes() const;

@@ -33,6 +33,8 @@ using tricolor::gc::config;
 using tricolor::gc::default_gc_percent;
 using tricolor::gc::parse_debug;
 using tricolor::gc::parse_gc_percent;
+using tricolor::gc::parse_memory_limit;
+using tricolor::gc::no_memory_limit;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -127,8 +129,8 @@ TEST(ParseDebug, ValidItems) {
     const char* text;
     int gctrace;
   } cases[] = {
-      {"gctrace=0", 0}, {"gctrace=1", 1},
-      {"gctrace=1,gctrace=0", 0},  // the last one wins
+      {"gctrace=0", 0}, {"gctrace=1", 1}, {"gctrace=2", 2},
+      {"gctrace=1,gctrace=2", 2},  // the last one wins
   };
   for (const auto& c : cases) {
     config out;
@@ -183,16 +185,56 @@ TEST(ParseDebug, WhitespaceInItemIsMalformed) {
     expect_item_rejected(text);
 }
 
-// gctrace=2's second line is not built yet: the request is taken as
-// gctrace=1, and said so, rather than silently.
-TEST(ParseDebug, Gctrace2IsTakenAsOneWithANote) {
+TEST(ParseDebug, Gcpacertrace) {
   config out;
   std::string diagnostics;
-  parse_debug("gctrace=2", out, &diagnostics);
-  EXPECT_EQ(out.gctrace, 1);
-  EXPECT_THAT(diagnostics, HasSubstr("gctrace=2"));
-  EXPECT_THAT(diagnostics, HasSubstr("using gctrace=1"));
+  parse_debug("gcpacertrace=1", out, &diagnostics);
+  EXPECT_TRUE(out.gcpacertrace);
+  EXPECT_TRUE(diagnostics.empty()) << diagnostics;
+  parse_debug("gcpacertrace=2", out, &diagnostics);
+  EXPECT_TRUE(out.gcpacertrace) << "a bad value must leave the setting as it was";
+  EXPECT_THAT(diagnostics, HasSubstr("gcpacertrace=2"));
   EXPECT_EQ(lines_of(diagnostics).size(), 1u) << diagnostics;
+}
+
+TEST(ParseMemoryLimit, ValidValues) {
+  struct {
+    const char* text;
+    std::int64_t bytes;
+  } cases[] = {
+      {"0", 0},
+      {"1024", 1024},
+      {"512B", 512},
+      {"64KiB", 64LL << 10},
+      {"64MiB", 64LL << 20},
+      {"3GiB", 3LL << 30},
+      {"2TiB", 2LL << 40},
+      {"off", no_memory_limit},
+      {"OFF", no_memory_limit},
+      {"9223372036854775807", INT64_MAX},
+  };
+  for (const auto& c : cases) {
+    std::string diagnostic;
+    EXPECT_EQ(parse_memory_limit(c.text, &diagnostic), c.bytes) << c.text;
+    EXPECT_TRUE(diagnostic.empty()) << c.text << ": " << diagnostic;
+  }
+}
+
+TEST(ParseMemoryLimit, MalformedValuesMeanNoLimitWithOneLine) {
+  const char* malformed[] = {
+      "",          "-1",        "-64MiB",    "+64MiB",   "64mib",    "64 MiB",
+      "64MB",      "64KB",      "64M",       "1.5GiB",   "MiB",      "B",
+      "64MiBs",    " 64MiB",    "64MiB\n",   "8388608TiB",  // 2^63 bytes
+      "99999999999999999999", "0x40",  "sixty-four",
+  };
+  for (const char* text : malformed) {
+    SCOPED_TRACE(std::string("TRICOLOR_MEMORY_LIMIT=\"") + text + "\"");
+    std::string diagnostic;
+    EXPECT_EQ(parse_memory_limit(text, &diagnostic), no_memory_limit);
+    EXPECT_THAT(diagnostic, HasSubstr("TRICOLOR_MEMORY_LIMIT"));
+    EXPECT_THAT(diagnostic, HasSubstr("using off"));
+    EXPECT_EQ(diagnostic.find('\n'), std::string::npos) << "one line: " << diagnostic;
+  }
 }
 
 TEST(ParseDebug, MixOfGoodAndBadItems) {
