@@ -54,7 +54,7 @@ case "${1:-}" in
     ninja -C build-asan
     # Fake stacks would move locals off the thread stack, out of sight of the
     # conservative stack scan: they must stay off.
-    ASAN_OPTIONS=detect_stack_use_after_return=0:detect_leaks=0 \
+    ASAN_OPTIONS=detect_stack_use_after_return=0:detect_leaks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       meson test -C build-asan --print-errorlogs --num-processes 1 \
       --timeout-multiplier 3 ${TEST_ARGS:-}
