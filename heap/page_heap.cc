@@ -34,8 +34,12 @@ span* page_heap::new_record() {
   return new (memory) span();
 }
 
+span*& page_heap::list_for(const span* run) {
+  return lists_[run->released ? 1 : 0][run->npages < exact_lists ? run->npages : 0];
+}
+
 void page_heap::push(span* run) {
-  span*& head = lists_[run->npages < exact_lists ? run->npages : 0];
+  span*& head = list_for(run);
   run->prev = nullptr;
   run->next = head;
   if (head) head->prev = run;
@@ -46,7 +50,7 @@ void page_heap::push(span* run) {
 }
 
 void page_heap::unlink(span* run) {
-  span*& head = lists_[run->npages < exact_lists ? run->npages : 0];
+  span*& head = list_for(run);
   if (run->prev) run->prev->next = run->next;
   else head = run->next;
   if (run->next) run->next->prev = run->prev;
@@ -55,14 +59,19 @@ void page_heap::unlink(span* run) {
   if (run->released) released_bytes_ -= run->bytes();
 }
 
+// Resident runs first: taking a released run while resident free pages
+// remain would grow the resident set for nothing.
 span* page_heap::take_fitting(std::uint32_t npages) {
-  for (std::uint32_t n = npages; n < exact_lists; ++n)
-    if (lists_[n]) return lists_[n];
-  span* best = nullptr;
-  for (span* run = lists_[0]; run; run = run->next)
-    if (run->npages >= npages && (!best || run->npages < best->npages))
-      best = run;
-  return best;
+  for (auto& lists : lists_) {
+    for (std::uint32_t n = npages; n < exact_lists; ++n)
+      if (lists[n]) return lists[n];
+    span* best = nullptr;
+    for (span* run = lists[0]; run; run = run->next)
+      if (run->npages >= npages && (!best || run->npages < best->npages))
+        best = run;
+    if (best) return best;
+  }
+  return nullptr;
 }
 
 void page_heap::map_pages(span* s, bool every_page) {
@@ -143,14 +152,15 @@ std::size_t page_heap::release_idle(std::uint64_t in_use_bytes,
   std::lock_guard guard(lock_);
   std::size_t released = 0;
   auto resident = [&] { return in_use_bytes + free_bytes_ - released_bytes_; };
-  for (span* head : lists_) {
-    for (span* run = head; run; run = run->next) {
-      if (run->released) continue;
+  for (span*& head : lists_[0]) {
+    for (span* run = head, *next; run; run = next) {
+      next = run->next;
       bool idle = run->free_age++ >= 1 && run->bytes() >= release_min_bytes;
       if (!(resident() > hard_target || (idle && resident() > soft_target))) continue;
       madvise(run->start, run->bytes(), MADV_DONTNEED);
+      unlink(run);
       run->released = true;
-      released_bytes_ += run->bytes();
+      push(run);
       released += run->bytes();
     }
   }

@@ -1,7 +1,8 @@
 // The page heap: hands out runs of pages from the arena and takes them back.
 //
-// Free runs sit on lists by length (exact lists for 1..127 pages, one list
-// for longer runs searched best-fit). A freed run is coalesced at once with
+// Free runs sit on lists by residency (resident runs are taken before runs
+// already released to the OS) and by length (exact lists for 1..127 pages,
+// one list for longer runs searched best-fit). A freed run is coalesced at once with
 // free neighbours found through the page table, so the heap never holds two
 // adjacent free runs. When no free run fits, the arena frontier advances.
 //
@@ -56,7 +57,11 @@ class page_heap {
   void map_pages(span* s, bool every_page);
 
   mutable std::mutex lock_;
-  span* lists_[exact_lists + 1] = {};  // [n]: runs of n pages; [0]: longer
+  span*& list_for(const span* run);
+
+  // [0]: resident runs, [1]: released runs; then [n]: runs of n pages, [0]:
+  // longer ones.
+  span* lists_[2][exact_lists + 1] = {};
   span* spare_records_ = nullptr;
   std::size_t free_bytes_ = 0;
   std::size_t released_bytes_ = 0;
