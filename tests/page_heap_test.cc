@@ -74,6 +74,26 @@ TEST_F(PageHeapTest, FreedNeighboursCoalesceAndAreReused) {
   pages_.free(right_guard);
 }
 
+TEST_F(PageHeapTest, ResidentRunsAreTakenBeforeReleasedOnes) {
+  span* a = take(20);
+  span* guard1 = take(1);
+  span* b = take(20);
+  span* guard2 = take(1);
+  char* b_start = b->start;
+  pages_.free(a);
+  // Hard target 0: every free run (a, and any left by earlier tests) goes
+  // back to the OS.
+  pages_.release_idle(0, 0, 0);
+  EXPECT_EQ(pages_.released_bytes(), pages_.free_bytes());
+  pages_.free(b);  // the only resident free run
+  span* again = pages_.allocate(20);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->start, b_start)
+      << "a released run was taken while a resident one of the same size was free";
+  again->state.store(span_state::large);
+  for (span* s : {again, guard1, guard2}) pages_.free(s);
+}
+
 TEST_F(PageHeapTest, FreedPagesAreNotFoundAsObjects) {
   span* s = take(2);
   const char* inside = s->start + 100;
