@@ -80,12 +80,13 @@ TEST_F(PageHeapTest, ResidentRunsAreTakenBeforeReleasedOnes) {
   span* b = take(20);
   span* guard2 = take(1);
   char* b_start = b->start;
-  pages_.free(a);
-  // Hard target 0: every free run (a, and any left by earlier tests) goes
-  // back to the OS.
-  pages_.release_idle(0, 0, 0);
-  EXPECT_EQ(pages_.released_bytes(), pages_.free_bytes());
-  pages_.free(b);  // the only resident free run
+  pages_.release_idle(0, 0, 0);  // earlier tests' free runs: all released
+  pages_.free(b);
+  pages_.free(a);  // freed last: first on the 20-page list
+  // Keep 20 pages resident: exactly one of the two runs is released, the
+  // first one found, a.
+  pages_.release_idle(0, 0, 20 * page_size);
+  ASSERT_EQ(pages_.free_bytes() - pages_.released_bytes(), 20 * page_size);
   span* again = pages_.allocate(20);
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(again->start, b_start)
