@@ -1,21 +1,14 @@
 // Root enumeration; see root_set.hpp.
 #include "roots/root_set.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+#include <iterator>
+
 #include "roots/registers.hpp"
 #include "roots/thread_registry.hpp"
 
 namespace tricolor::roots {
-
-const char* root_kind_name(root_kind kind) {
-  switch (kind) {
-    case root_kind::global: return "global";
-    case root_kind::stack: return "stack";
-    case root_kind::registers: return "registers";
-    case root_kind::tls: return "thread-local";
-    case root_kind::handle: return "gc_root";
-  }
-  return "?";
-}
 
 namespace {
 std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
@@ -26,6 +19,18 @@ std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
                              std::end(registers.callee_saved));
   root_identity stack{root_kind::stack, name, "", 0, t.tid};
   auto low = registers.stack_pointer;
+  if (low < t.stack_low || low > t.stack_high) {
+    // Scanning [sp, stack top) would read memory that is not this stack.
+    std::fprintf(stderr,
+                 "tricolor: thread %d (%s) stopped on a stack other than its own "
+                 "(sp %#lx, stack %#lx-%#lx): coroutine, fiber and signal stacks "
+                 "are not supported as roots; stop for the collector only on the "
+                 "thread's own stack\n",
+                 static_cast<int>(t.tid), name, static_cast<unsigned long>(low),
+                 static_cast<unsigned long>(t.stack_low),
+                 static_cast<unsigned long>(t.stack_high));
+    std::abort();
+  }
   visitor.conservative_range(stack, reinterpret_cast<const void*>(low),
                              reinterpret_cast<const void*>(t.stack_high));
   root_identity tls{root_kind::tls, name, "", 0, t.tid};

@@ -25,8 +25,6 @@ struct thread_state;
 
 enum class root_kind : std::uint8_t { global, stack, registers, tls, handle };
 
-const char* root_kind_name(root_kind kind);
-
 struct root_identity {
   root_kind kind;
   const char* name;      // module path, thread name or gc_root name ("" if none)
