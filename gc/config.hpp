@@ -8,7 +8,11 @@
 //                           analogue); default off
 //     TRICOLOR_DEBUG        comma-separated key=value list (the GODEBUG
 //                           analogue): gctrace=N (0, 1 or 2),
-//                           gcpacertrace=N (0 or 1)
+//                           gcpacertrace=N (0 or 1), gcstoptheworld=N
+//                           (1: every cycle runs with the world stopped, the
+//                           reference collector), verify=N (1: after each
+//                           concurrent mark, re-mark stop-the-world and abort
+//                           on any reachable object left white; gc/verifier)
 //
 // A malformed value never stops the program and is never silently accepted:
 // one line on stderr names the variable, the value, and what is used instead.
@@ -31,6 +35,8 @@ struct config {
   std::int64_t memory_limit = no_memory_limit;
   int gctrace = 0;
   bool gcpacertrace = false;
+  bool gcstoptheworld = false;
+  bool verify = false;
 };
 
 // Parses a TRICOLOR_GC_PERCENT value: a decimal integer >= 0, or "off"

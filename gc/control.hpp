@@ -39,12 +39,27 @@ struct gc_stats {
   std::uint64_t total_alloc_bytes = 0;   // cumulative, objects and cache reserves
   std::uint64_t objects_freed = 0;       // cumulative
   std::uint64_t bytes_freed = 0;         // cumulative
-  // Pauses: total, and a ring of the most recent (index (num_gc - 1) % 256).
+  // Pauses per cycle (the sum of its stop-the-world pauses, as Go's
+  // MemStats.PauseNs): total, and a ring of the most recent (index
+  // (num_gc - 1) % 256).
   std::uint64_t pause_total_ns = 0;
   std::uint64_t last_gc_unix_ns = 0;
   static constexpr std::size_t pause_history = 256;
   std::array<std::uint64_t, pause_history> pause_ns{};
   std::array<std::uint64_t, pause_history> pause_end_unix_ns{};
+  // Every stop-the-world pause on its own (a concurrent cycle has two: mark
+  // start and mark termination, plus one per termination attempt that found
+  // work left): a ring of the most recent, index (num_pauses - 1) % 256.
+  // time_to_safepoint_ns is the part of pause_ns spent waiting for the last
+  // thread to stop.
+  struct pause_record {
+    std::uint64_t pause_ns = 0;
+    std::uint64_t time_to_safepoint_ns = 0;
+    std::uint64_t end_unix_ns = 0;
+  };
+  std::uint64_t num_pauses = 0;
+  std::uint64_t max_pause_ns = 0;  // longest since start
+  std::array<pause_record, pause_history> pauses{};
   double gc_cpu_fraction = 0;  // of the CPU time available since start
   // Roots scanned by the last cycle.
   std::uint64_t stacks_bytes = 0;

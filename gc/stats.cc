@@ -63,6 +63,18 @@ void record_cycle(const cycle_record& r) {
                  r.mark_termination_cpu_ns;
 }
 
+void record_pause(std::uint64_t pause_ns, std::uint64_t time_to_safepoint_ns) {
+  std::uint64_t end = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  totals& t = the_totals();
+  std::lock_guard guard(t.lock);
+  gc_stats& s = t.stats;
+  s.pauses[s.num_pauses++ % gc_stats::pause_history] = {pause_ns, time_to_safepoint_ns, end};
+  if (pause_ns > s.max_pause_ns) s.max_pause_ns = pause_ns;
+}
+
 double gc_cpu_fraction() {
   totals& t = the_totals();
   std::lock_guard guard(t.lock);

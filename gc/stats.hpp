@@ -39,6 +39,9 @@ struct cycle_record {
 
 void record_cycle(const cycle_record& record);
 
+// Records one stop-the-world pause (called as the world restarts).
+void record_pause(std::uint64_t pause_ns, std::uint64_t time_to_safepoint_ns);
+
 // Nanoseconds since the library was loaded (the "@s" of gctrace).
 std::uint64_t nanos_since_start();
 // Fraction of the CPU time available since start (all online CPUs) that the
