@@ -7,9 +7,12 @@
 //   1. registers the thread (first call only) and reads the environment;
 //   2. refuses to run inside a destructor called by the sweeper;
 //   3. polls the safepoint (a pending stop-the-world parks the thread here);
-//   4. starts a cycle if the heap has reached its goal;
-//   5. refills the cursor or allocates a large span; if the arena is
-//      exhausted, collects once and retries, then throws std::bad_alloc.
+//   4. paces: requests a cycle at the pacer's trigger, or assists the marker
+//      if the cycle marking has let the heap pass its goal;
+//   5. refills the cursor (sweeping a few spans first if its class has no
+//      swept span with room) or allocates a large span; if the arena is
+//      exhausted, waits for a full cycle and retries, then throws
+//      std::bad_alloc.
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -55,12 +58,12 @@ void* try_allocate(roots::thread_state* self, std::size_t bytes) {
 }  // namespace
 
 void* heap::allocate_slow(std::size_t bytes) {
+  if (heap::finalizing_type() != nullptr) allocation_in_destructor();
   roots::thread_state* self = runtime_thread();
-  if (self->collecting) allocation_in_destructor();
   safepoint();
-  gc::maybe_start_cycle(self);
+  gc::pace_allocation(self);
   if (void* slot = try_allocate(self, bytes)) return slot;
-  gc::run_cycle(self, gc::cycle_trigger::out_of_memory);
+  gc::collect_and_wait(self, gc::cycle_trigger::out_of_memory);
   if (void* slot = try_allocate(self, bytes)) return slot;
   throw std::bad_alloc();
 }
@@ -70,9 +73,9 @@ void heap::note_finalizable(void* slot) {
 }
 
 void collect() {
+  if (heap::finalizing_type() != nullptr) allocation_in_destructor();
   roots::thread_state* self = runtime_thread();
-  if (self->collecting) allocation_in_destructor();
-  gc::run_cycle(self, gc::cycle_trigger::forced);
+  gc::collect_and_wait(self, gc::cycle_trigger::forced);
 }
 
 int set_gc_percent(int percent) {

@@ -1,79 +1,133 @@
 // The garbage collector's cycle.
 //
-// tricolor is a mark-sweep collector over a non-moving, size-segregated heap
-// (heap/), with roots found conservatively on stacks, in registers, data
-// segments and TLS, and precisely in gc_root handles (roots/). This version
-// runs every phase with the world stopped; it is the reference that the
-// concurrent collector is checked against, and its phases are the ones the
-// concurrent collector keeps, with mark and sweep moving out of the pause.
+// tricolor is a concurrent mark-sweep collector over a non-moving,
+// size-segregated heap (heap/), with roots found conservatively on stacks, in
+// registers, data segments and TLS, and precisely in gc_root handles
+// (roots/). Cycles run on a collector thread of their own ("tricolor-gc",
+// not a registered mutator: it holds no managed pointer outside its mark
+// stack), started by the first request. Mutators request cycles and keep
+// running; collect() waits for one.
 //
 // The cycle
 // ---------
-// A cycle starts when an allocation finds heap_alloc >= heap_goal (gc/pacer),
-// when collect() is called, or when the arena cannot satisfy an allocation.
-// The thread that starts it runs it, in four phases:
+// A cycle is requested when an allocation finds heap_alloc at the pacer's
+// trigger (gc/pacer.hpp), by collect(), or when the arena cannot satisfy an
+// allocation. Its phases, with what each pause does and why that is bounded
+// by the roots and the threads, never by the heap:
 //
-//  1. Sweep termination. Stop the world (roots/thread_registry: every other
+//  0. Sweep completion. The previous cycle's sweep has finished (every span
+//     swept) before anything else; see 4.
+//
+//  1. Mark start (PAUSE). Stop the world (roots/thread_registry: every
 //     registered thread is parked at a safepoint or inside a blocking_scope,
-//     its registers and stack pointer recorded). Flush every thread cache, so
-//     that allocation bits are exact: a slot is allocated iff its bit is set.
-//     (In the concurrent collector this phase also finishes the previous
-//     cycle's sweep.)
+//     its registers and stack pointer recorded). Flush every thread cache
+//     (allocation bits become exact: conservative scanning relies on it).
+//     Empty the barrier buffers (stale). Turn on the write barrier and
+//     allocate-black. Shade the root snapshot: every word of the data
+//     segments, of each thread's stack from its recorded stack pointer up,
+//     its callee-saved registers and TLS blocks, that points into an
+//     allocated object, and every gc_root target. Restart the world.
+//     Cost: threads x size classes for the flush, plus the roots.
 //
-//  2. Mark. Every object starts white (mark bits were cleared by the previous
-//     sweep). Shade the roots: words of data segments, of each thread's stack
-//     from its recorded stack pointer up, its callee-saved registers and TLS
-//     blocks, that point into allocated objects; and every gc_root target.
-//     Then drain the grey set (gc/marker): pop a grey object, shade what it
-//     points to, until no grey object is left.
+//  2. Concurrent mark. The collector thread drains grey objects (gc/marker)
+//     while mutators run. Mutators' stores shade the pointers they overwrite
+//     (barriers/write_barrier.hpp, where the soundness argument is);
+//     allocating threads that pass the heap goal assist the marker; grey
+//     work moves between them through the work pool (gc/work_pool.hpp).
 //
-//  3. Mark termination. No grey object remains, so white objects are
-//     unreachable. Clear weak references to white objects (gc/weak_refs).
+//  3. Mark termination (PAUSE). When the marker finds no grey object and no
+//     assist is running, stop the world and shade what is left in every
+//     thread's barrier buffer. If that found grey objects, restart the world
+//     and go back to 2 (each round shades objects that were white, so the
+//     rounds end: at worst every object of the snapshot is marked). If not,
+//     marking is complete: turn off the barrier and allocate-black, flush
+//     the caches, clear weak references to white objects (gc/weak_refs), and
+//     queue every span for sweeping (heap/sweeper: begin_sweep). Restart.
+//     Cost: threads x buffer size, caches, weak cells; spans are queued by
+//     swapping one vector.
 //
-//  4. Sweep. Run the destructors of white objects, make the mark bits the new
-//     allocation bits, return empty spans to the page heap (heap/sweeper).
-//     The live bytes it counts set the next heap goal (gc/pacer); free pages
-//     beyond that goal + 10 % go back to the OS. Restart the world.
+//  4. Concurrent sweep. The collector thread sweeps span after span;
+//     allocating threads sweep too before they take fresh pages (lazy
+//     sweeping). When all are swept, the live bytes they counted set the next
+//     goals (gc/pacer) and free pages beyond the retain targets go back to
+//     the OS. The cycle is complete: collect() returns, gctrace prints.
+//
+// With TRICOLOR_DEBUG=gcstoptheworld=1 the whole cycle (mark and sweep) runs
+// in one pause with a single exclusive marker: the reference collector that
+// the concurrent one is measured and checked against. With verify=1, each
+// concurrent cycle is checked by stop-the-world traversals (gc/verifier).
 //
 // Invariants
 // ----------
-//  * No reachable object is freed: marking starts from every root of every
-//    registered thread while no mutator runs, and tracing follows every gc_ptr
-//    a type's trace() visits; an object under construction is scanned
-//    conservatively (heap/object_header.hpp).
+//  * No reachable object is freed: barriers/write_barrier.hpp proves every
+//    object reachable when marking ends is marked; sweeping frees only white
+//    objects, and the phase it runs in has no marking.
 //  * Every object unreachable at the start of a cycle is freed by its sweep,
-//    except what conservative scanning retains (a stale word on a stack or in
-//    a data segment that happens to point into it).
-//  * Only one cycle runs at a time (cycle_lock). A thread that finds a cycle
-//    in progress waits for it as a SAFE thread, so it never delays the pause.
-//  * A destructor run by the sweeper must not allocate: the collecting thread
-//    is marked `collecting`, and an allocation from it aborts with the type
-//    whose destructor did it.
+//    except what conservative scanning retains; objects that die during
+//    marking are freed by the next cycle (floating garbage).
+//  * One cycle at a time: only the collector thread runs cycles.
+//  * The barrier flag and allocate-black change only with the world stopped,
+//    so the stop-the-world handshake publishes them to every mutator.
+//  * Destructors run while sweeping, on the thread that sweeps the span (the
+//    collector thread or an allocating thread); they must not allocate.
 #include "gc/collector.hpp"
 
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
+#include <thread>
 
+#include "barriers/write_barrier.hpp"
 #include "gc/config.hpp"
 #include "gc/gctrace.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
 #include "gc/stats.hpp"
+#include "gc/test_hooks.hpp"
+#include "gc/verifier.hpp"
 #include "gc/weak_refs.hpp"
+#include "gc/work_pool.hpp"
 #include "heap/heap.hpp"
 #include "heap/sweeper.hpp"
 #include "roots/root_set.hpp"
+#include "roots/safepoint.hpp"
 
 namespace tricolor::gc {
 
 namespace {
 std::atomic<gc_phase> phase{gc_phase::off};
-std::mutex cycle_lock;
-std::uint64_t cycles_completed = 0;  // guarded by cycle_lock
+// Set by the first allocation that reaches the trigger, cleared when the
+// cycle completes: one request per cycle, not one per allocation.
+std::atomic<bool> goal_cycle_requested{false};
+// CPU time of assists in the current cycle.
+std::atomic<std::uint64_t> assist_cpu_ns{0};
+
+// Requests and completions, between mutators and the collector thread.
+struct collector_control {
+  std::mutex lock;
+  std::condition_variable requests;  // the collector thread waits here
+  std::condition_variable finished;  // collect_and_wait waits here
+  bool thread_started = false;
+  bool shutting_down = false;
+  bool cycle_running = false;
+  bool pending = false;
+  cycle_trigger pending_trigger = cycle_trigger::heap_goal;
+  std::uint64_t cycles_started = 0;
+  std::uint64_t cycles_finished = 0;
+};
+
+collector_control& control() {
+  static auto* c = new collector_control();  // leaked: used at exit
+  return *c;
+}
 
 std::uint64_t thread_cpu_ns() {
   timespec ts;
@@ -95,108 +149,377 @@ struct phase_clock {
   std::uint64_t cpu = thread_cpu_ns();
 };
 
-// Takes cycle_lock; returns false if a heap_goal trigger found that another
-// thread has just collected.
-bool acquire_cycle(roots::thread_state* self, cycle_trigger trigger) {
-  if (cycle_lock.try_lock()) return true;
-  roots::register_snapshot registers;
-  roots::capture_registers(registers);
-  roots::become_safe(self, registers);
-  cycle_lock.lock();
-  roots::become_running(self);
-  if (trigger == cycle_trigger::heap_goal &&
-      !the_pacer.should_start_cycle(static_cast<std::uint64_t>(
-          heap::the_heap.counters().heap_alloc.load(std::memory_order_relaxed)))) {
-    cycle_lock.unlock();
-    return false;
+// Calls `wait()` as a SAFE thread if the caller is registered, so that a
+// pause never waits for it. `wait` takes and releases its own locks: the
+// thread may block in become_running until a pause ends, holding none.
+template <class Wait>
+void wait_as_safe(Wait&& wait) {
+  roots::thread_state* self = roots::tls_thread_state;
+  if (self != nullptr && self->blocking_depth == 0) {
+    roots::register_snapshot registers;
+    roots::capture_registers(registers);
+    roots::become_safe(self, registers);
+    wait();
+    roots::become_running(self);
+  } else {
+    wait();
   }
-  return true;
+}
+
+// --- test hooks --------------------------------------------------------------
+struct hold_state {
+  std::mutex lock;
+  std::condition_variable changed;
+  std::atomic<int> armed{-1};
+  bool held = false;
+  bool released = false;
+};
+hold_state& holds() {
+  static auto* h = new hold_state();
+  return *h;
+}
+
+void reach_point(test_hooks::cycle_point point) {
+  hold_state& h = holds();
+  if (h.armed.load(std::memory_order_acquire) != static_cast<int>(point)) return;
+  std::unique_lock guard(h.lock);
+  h.held = true;
+  h.changed.notify_all();
+  h.changed.wait(guard, [&] { return h.released; });
+  h.held = false;
+  h.released = false;
+  h.armed.store(-1, std::memory_order_release);
+}
+
+// --- pauses ------------------------------------------------------------------
+struct pause {
+  std::uint64_t start = monotonic_ns();
+  std::uint64_t time_to_safepoint = roots::stop_the_world(nullptr);
+  // Restarts the world and records the pause; returns its length.
+  std::uint64_t end() {
+    roots::start_the_world();
+    std::uint64_t length = monotonic_ns() - start;
+    record_pause(length, time_to_safepoint);
+    return length;
+  }
+};
+
+void flush_all_caches(bool relist) {
+  roots::for_each_thread(
+      [&](roots::thread_state& t) { heap::the_heap.flush_cache(t.cache, relist); });
+  roots::flush_orphaned_caches(relist);
+}
+
+// Totals of a cycle's pauses for its record.
+struct pause_totals {
+  std::uint64_t total_ns = 0;
+  std::uint64_t max_time_to_safepoint_ns = 0;
+  void add(std::uint64_t length, std::uint64_t ttsp) {
+    total_ns += length;
+    max_time_to_safepoint_ns = std::max(max_time_to_safepoint_ns, ttsp);
+  }
+};
+
+void fill_from_roots(cycle_record& r, const roots::root_scan_totals& roots) {
+  r.stacks_bytes = roots.stacks_bytes;
+  r.globals_bytes = roots.globals_bytes;
+  r.handle_roots = roots.handles;
+  r.threads = roots.threads;
+}
+
+void fill_from_sweep(cycle_record& r, const heap::sweep_result& swept) {
+  r.heap_live = swept.live_bytes;
+  r.live_objects = swept.live_objects;
+  r.spans_swept = swept.spans_swept;
+  r.spans_freed = swept.spans_freed;
+  r.objects_freed = swept.objects_freed;
+  r.bytes_freed = swept.bytes_freed;
+  r.bytes_released = swept.bytes_released;
+}
+
+// After the sweep: next goals, pages back to the OS.
+void finish_cycle_accounting(cycle_record& r, heap::sweep_result& swept) {
+  heap::heap_counters& counters = heap::the_heap.counters();
+  std::uint64_t inuse =
+      static_cast<std::uint64_t>(counters.heap_inuse.load(std::memory_order_relaxed));
+  the_pacer.end_cycle({swept.live_bytes, inuse});
+  pacer::retain_targets retain = the_pacer.retain();
+  swept.bytes_released = heap::the_heap.pages().release_idle(inuse, retain.soft, retain.hard);
+  r.heap_inuse_after = inuse;
+  fill_from_sweep(r, swept);
+}
+
+std::uint64_t heap_alloc_now() {
+  return static_cast<std::uint64_t>(
+      heap::the_heap.counters().heap_alloc.load(std::memory_order_relaxed));
+}
+
+// --- the stop-the-world cycle (gcstoptheworld=1) -----------------------------
+void run_stop_the_world_cycle(cycle_record& r) {
+  phase_clock start;
+  phase.store(gc_phase::sweep_termination, std::memory_order_relaxed);
+  pause stop;
+  flush_all_caches(/*relist=*/false);
+  r.heap_start = heap_alloc_now();
+  r.heap_goal = the_pacer.heap_goal();
+
+  phase_clock mark_start;
+  phase.store(gc_phase::mark, std::memory_order_relaxed);
+  marker m(/*exclusive=*/true);
+  fill_from_roots(r, roots::enumerate_roots(nullptr, m));
+  m.drain();
+
+  phase_clock mark_end;
+  phase.store(gc_phase::mark_termination, std::memory_order_relaxed);
+  r.heap_end = heap_alloc_now();
+  r.weak_cleared = clear_dead_weak_refs().cleared;
+  phase.store(gc_phase::sweep, std::memory_order_relaxed);
+  heap::sweep_result swept = heap::sweep_heap();
+  finish_cycle_accounting(r, swept);
+  phase_clock end;
+  std::uint64_t length = stop.end();
+  the_pacer.end_pause(monotonic_ns(), length);
+
+  r.sweep_termination_ns = mark_start.wall - start.wall;
+  r.mark_ns = mark_end.wall - mark_start.wall;
+  r.mark_termination_ns = end.wall - mark_end.wall;
+  r.sweep_termination_cpu_ns = mark_start.cpu - start.cpu;
+  r.mark_background_cpu_ns = mark_end.cpu - mark_start.cpu;
+  r.mark_termination_cpu_ns = end.cpu - mark_end.cpu;
+  r.pause_ns = length;
+  r.time_to_safepoint_ns = stop.time_to_safepoint;
+}
+
+// --- the concurrent cycle ----------------------------------------------------
+void run_concurrent_cycle(cycle_record& r, bool verify) {
+  pause_totals pauses;
+  assist_cpu_ns.store(0, std::memory_order_relaxed);
+  marker m(/*exclusive=*/false);
+
+  // 1. Mark start.
+  phase_clock start;
+  phase.store(gc_phase::sweep_termination, std::memory_order_relaxed);
+  pause mark_start_pause;
+  flush_all_caches(/*relist=*/true);
+  roots::for_each_thread([](roots::thread_state& t) { t.barrier.count = 0; });
+  r.heap_start = heap_alloc_now();
+  r.heap_goal = the_pacer.heap_goal();
+  heap::the_heap.set_allocate_black(true);
+  barriers::marking.store(true, std::memory_order_relaxed);
+  phase.store(gc_phase::mark, std::memory_order_relaxed);
+  fill_from_roots(r, roots::enumerate_roots(nullptr, m));
+  if (verify) verifier::record_snapshot();
+  pauses.add(mark_start_pause.end(), mark_start_pause.time_to_safepoint);
+  phase_clock mark_start;
+  reach_point(test_hooks::cycle_point::marking_started);
+
+  // 2 and 3. Concurrent mark, then termination attempts.
+  std::optional<pause> termination;
+  for (bool first = true;; first = false) {
+    m.drain(/*share=*/true);
+    // Assists hand back what they hold before they return.
+    while (assists_running() > 0 || !the_work_pool.empty()) {
+      if (!the_work_pool.empty()) m.drain(/*share=*/true);
+      else sched_yield();
+    }
+    if (first) reach_point(test_hooks::cycle_point::before_mark_termination);
+    termination.emplace();
+    roots::for_each_thread([&](roots::thread_state& t) {
+      for (std::size_t i = 0; i < t.barrier.count; ++i) m.shade_if_object(t.barrier.entries[i]);
+      t.barrier.count = 0;
+    });
+    if (!m.has_local_work() && the_work_pool.empty()) break;
+    ++r.termination_retries;
+    pauses.add(termination->end(), termination->time_to_safepoint);
+  }
+
+  // 3. Mark termination, the world still stopped.
+  phase_clock mark_end;
+  phase.store(gc_phase::mark_termination, std::memory_order_relaxed);
+  barriers::marking.store(false, std::memory_order_relaxed);
+  heap::the_heap.set_allocate_black(false);
+  flush_all_caches(/*relist=*/false);
+  if (verify) r.objects_verified = verifier::check_mark();
+  r.heap_end = heap_alloc_now();
+  r.weak_cleared = clear_dead_weak_refs().cleared;
+  heap::begin_sweep();
+  phase.store(gc_phase::sweep, std::memory_order_relaxed);
+  phase_clock termination_end;
+  pauses.add(termination->end(), termination->time_to_safepoint);
+  reach_point(test_hooks::cycle_point::sweep_started);
+
+  // 4. Concurrent sweep.
+  heap::sweep_result swept = heap::finish_sweep();
+  finish_cycle_accounting(r, swept);
+  phase_clock end;
+  the_pacer.end_pause(monotonic_ns(), end.wall - start.wall);
+
+  r.sweep_termination_ns = mark_start.wall - start.wall;
+  r.mark_ns = mark_end.wall - mark_start.wall;
+  r.mark_termination_ns = termination_end.wall - mark_end.wall;
+  r.sweep_termination_cpu_ns = mark_start.cpu - start.cpu;
+  r.mark_background_cpu_ns = mark_end.cpu - mark_start.cpu;
+  r.mark_assist_cpu_ns = assist_cpu_ns.load(std::memory_order_relaxed);
+  r.mark_termination_cpu_ns = termination_end.cpu - mark_end.cpu;
+  r.sweep_cpu_ns = end.cpu - termination_end.cpu;
+  r.pause_ns = pauses.total_ns;
+  r.time_to_safepoint_ns = pauses.max_time_to_safepoint_ns;
+}
+
+void run_cycle(std::uint64_t number, cycle_trigger trigger) {
+  const config& settings = environment_config();
+  cycle_record record;
+  record.number = number;
+  record.forced = trigger == cycle_trigger::forced;
+  record.start_ns = nanos_since_start();
+  heap::finish_sweep();  // 0. (already finished by the previous cycle)
+  if (settings.gcstoptheworld) run_stop_the_world_cycle(record);
+  else run_concurrent_cycle(record, settings.verify);
+  phase.store(gc_phase::off, std::memory_order_relaxed);
+  goal_cycle_requested.store(false, std::memory_order_relaxed);
+  record.end_unix_ns = unix_ns();
+  record_cycle(record);
+  if (settings.gctrace > 0) print_gctrace(record, gc_cpu_fraction(), settings.gctrace);
+  if (settings.gcpacertrace) print_pacer_trace(record, the_pacer);
+}
+
+void collector_main() {
+  pthread_setname_np(pthread_self(), "tricolor-gc");
+  collector_control& c = control();
+  for (;;) {
+    cycle_trigger trigger;
+    std::uint64_t number;
+    {
+      std::unique_lock guard(c.lock);
+      c.requests.wait(guard, [&] { return c.pending || c.shutting_down; });
+      if (c.shutting_down) return;
+      trigger = c.pending_trigger;
+      c.pending = false;
+      c.pending_trigger = cycle_trigger::heap_goal;
+      if (trigger == cycle_trigger::heap_goal &&
+          !the_pacer.should_start_cycle(heap_alloc_now()) &&
+          !the_pacer.should_trigger_concurrent_cycle(heap_alloc_now())) {
+        goal_cycle_requested.store(false, std::memory_order_relaxed);
+        continue;
+      }
+      c.cycle_running = true;
+      number = ++c.cycles_started;
+    }
+    run_cycle(number, trigger);
+    {
+      std::lock_guard guard(c.lock);
+      c.cycle_running = false;
+      c.cycles_finished = number;
+    }
+    c.finished.notify_all();
+  }
+}
+
+// At exit: let a cycle in progress finish and start no other, so that no
+// cycle runs while static destructors tear the process down.
+void shut_down_collector() {
+  collector_control& c = control();
+  {
+    std::lock_guard guard(c.lock);
+    c.shutting_down = true;
+  }
+  c.requests.notify_all();
+  c.finished.notify_all();
+  wait_as_safe([&] {
+    std::unique_lock guard(c.lock);
+    c.finished.wait(guard, [&] { return !c.cycle_running; });
+  });
+}
+
+// With c.lock held.
+void request_locked(collector_control& c, cycle_trigger trigger) {
+  if (!c.pending || trigger != cycle_trigger::heap_goal) c.pending_trigger = trigger;
+  c.pending = true;
+  if (!c.thread_started) {
+    c.thread_started = true;
+    std::thread(collector_main).detach();
+    std::atexit(shut_down_collector);
+  }
+  c.requests.notify_one();
 }
 }  // namespace
 
 gc_phase current_phase() { return phase.load(std::memory_order_relaxed); }
 
-void run_cycle(roots::thread_state* self, cycle_trigger trigger) {
-  if (!acquire_cycle(self, trigger)) return;
-  self->collecting = true;
-  cycle_record record;
-  record.number = ++cycles_completed;
-  record.forced = trigger == cycle_trigger::forced;
-  heap::heap_counters& counters = heap::the_heap.counters();
+void request_cycle(cycle_trigger trigger) {
+  collector_control& c = control();
+  std::lock_guard guard(c.lock);
+  if (c.shutting_down) return;
+  request_locked(c, trigger);
+}
 
-  // 1. Sweep termination.
-  phase_clock start;
-  record.start_ns = start.wall;
-  phase.store(gc_phase::sweep_termination, std::memory_order_relaxed);
-  record.time_to_safepoint_ns = roots::stop_the_world(self);
-  roots::for_each_thread([](roots::thread_state& t) {
-    heap::the_heap.flush_cache(t.cache, /*relist=*/false);
+void collect_and_wait(roots::thread_state*, cycle_trigger trigger) {
+  collector_control& c = control();
+  std::uint64_t target;
+  {
+    std::lock_guard guard(c.lock);
+    if (c.shutting_down) return;
+    // The next cycle to start begins after this call.
+    target = c.cycles_started + 1;
+    request_locked(c, trigger);
+  }
+  wait_as_safe([&] {
+    std::unique_lock guard(c.lock);
+    c.finished.wait(guard, [&] { return c.cycles_finished >= target || c.shutting_down; });
   });
-  record.heap_start = static_cast<std::uint64_t>(counters.heap_alloc.load());
-  record.heap_goal = the_pacer.heap_goal();  // the goal this cycle ran against
-
-  // 2. Mark.
-  phase_clock mark_start;
-  phase.store(gc_phase::mark, std::memory_order_relaxed);
-  marker m;
-  roots::root_scan_totals roots_scanned = roots::enumerate_roots(self, m);
-  m.drain();
-
-  // 3. Mark termination.
-  phase_clock mark_end;
-  phase.store(gc_phase::mark_termination, std::memory_order_relaxed);
-  record.heap_end = static_cast<std::uint64_t>(counters.heap_alloc.load());
-  record.weak_cleared = clear_dead_weak_refs().cleared;
-
-  // 4. Sweep. It counts the live heap (the marked slots) on its way, which
-  // sets the next goals; then free pages beyond the pacer's retain targets
-  // go back to the OS.
-  phase.store(gc_phase::sweep, std::memory_order_relaxed);
-  heap::sweep_result swept = heap::sweep_heap();
-  std::uint64_t inuse =
-      static_cast<std::uint64_t>(counters.heap_inuse.load(std::memory_order_relaxed));
-  the_pacer.end_cycle({swept.live_bytes, inuse});
-  pacer::retain_targets retain = the_pacer.retain();
-  swept.bytes_released =
-      heap::the_heap.pages().release_idle(inuse, retain.soft, retain.hard);
-  phase_clock end;
-  the_pacer.end_pause(monotonic_ns(), end.wall - start.wall);
-  roots::start_the_world();
-  phase.store(gc_phase::off, std::memory_order_relaxed);
-  self->collecting = false;
-
-  record.sweep_termination_ns = mark_start.wall - start.wall;
-  record.mark_ns = mark_end.wall - mark_start.wall;
-  record.mark_termination_ns = end.wall - mark_end.wall;
-  record.sweep_termination_cpu_ns = mark_start.cpu - start.cpu;
-  record.mark_background_cpu_ns = mark_end.cpu - mark_start.cpu;
-  record.mark_termination_cpu_ns = end.cpu - mark_end.cpu;
-  record.pause_ns = end.wall - start.wall;
-  record.end_unix_ns = unix_ns();
-  record.heap_live = swept.live_bytes;
-  record.live_objects = swept.live_objects;
-  record.stacks_bytes = roots_scanned.stacks_bytes;
-  record.globals_bytes = roots_scanned.globals_bytes;
-  record.handle_roots = roots_scanned.handles;
-  record.threads = roots_scanned.threads;
-  record.spans_swept = swept.spans_swept;
-  record.spans_freed = swept.spans_freed;
-  record.objects_freed = swept.objects_freed;
-  record.bytes_freed = swept.bytes_freed;
-  record.bytes_released = swept.bytes_released;
-  record.heap_inuse_after = inuse;
-  record_cycle(record);
-  cycle_lock.unlock();
-
-  const config& settings = environment_config();
-  if (settings.gctrace > 0) print_gctrace(record, gc_cpu_fraction(), settings.gctrace);
-  if (settings.gcpacertrace) print_pacer_trace(record, the_pacer);
 }
 
-void maybe_start_cycle(roots::thread_state* self) {
-  std::uint64_t alloc = static_cast<std::uint64_t>(
-      heap::the_heap.counters().heap_alloc.load(std::memory_order_relaxed));
-  if (the_pacer.should_start_cycle(alloc)) run_cycle(self, cycle_trigger::heap_goal);
+void pace_allocation(roots::thread_state*) {
+  std::uint64_t alloc = heap_alloc_now();
+  gc_phase now = phase.load(std::memory_order_relaxed);
+  if (now == gc_phase::mark) {
+    // Assist: an allocating thread past the goal pays for its allocation
+    // with marking work (256 objects per refill of up to 64 slots).
+    std::uint64_t goal = the_pacer.heap_goal();
+    if (alloc > goal && barriers::marking.load(std::memory_order_relaxed)) {
+      std::uint64_t cpu = thread_cpu_ns();
+      assist(256);
+      assist_cpu_ns.fetch_add(thread_cpu_ns() - cpu, std::memory_order_relaxed);
+    }
+    return;
+  }
+  if (now != gc_phase::off || goal_cycle_requested.load(std::memory_order_relaxed)) return;
+  bool due = environment_config().gcstoptheworld
+                 ? the_pacer.should_start_cycle(alloc)
+                 : the_pacer.should_trigger_concurrent_cycle(alloc);
+  if (due && !goal_cycle_requested.exchange(true, std::memory_order_relaxed))
+    request_cycle(cycle_trigger::heap_goal);
 }
+
+namespace test_hooks {
+void hold_collector_at(cycle_point point) {
+  hold_state& h = holds();
+  std::lock_guard guard(h.lock);
+  h.released = false;
+  h.armed.store(static_cast<int>(point), std::memory_order_release);
+}
+
+void wait_until_held() {
+  hold_state& h = holds();
+  wait_as_safe([&] {
+    std::unique_lock guard(h.lock);
+    h.changed.wait(guard, [&] { return h.held; });
+  });
+}
+
+void release_collector() {
+  hold_state& h = holds();
+  std::lock_guard guard(h.lock);
+  h.released = true;
+  h.changed.notify_all();
+}
+
+void start_cycle_async() {
+  roots::current_thread();
+  request_cycle(cycle_trigger::forced);
+}
+
+bool marking_active() { return barriers::marking.load(std::memory_order_relaxed); }
+}  // namespace test_hooks
 
 }  // namespace tricolor::gc

@@ -10,27 +10,31 @@ namespace tricolor::gc {
 
 enum class gc_phase : std::uint8_t {
   off,                // no cycle in progress: mutators allocate freely
-  sweep_termination,  // stopping the world, flushing thread caches
-  mark,               // scanning roots and draining grey objects
-  mark_termination,   // clearing weak references, computing the live heap
-  sweep,              // freeing white objects, running destructors
+  sweep_termination,  // mark-start pause: stopping the world, flushing caches
+  mark,               // roots shaded; concurrent marking (barrier on)
+  mark_termination,   // pause: barrier buffers drained, weak refs cleared
+  sweep,              // concurrent sweeping (background and lazy)
 };
 
 gc_phase current_phase();
 
 enum class cycle_trigger : std::uint8_t {
-  heap_goal,      // heap_alloc reached the pacer's goal
+  heap_goal,      // heap_alloc reached the pacer's trigger
   forced,         // collect()
   out_of_memory,  // the arena could not satisfy an allocation
 };
 
-// Runs one full cycle on the calling thread (registered as `self`). If
-// another thread is already collecting, waits for it (as a safe thread);
-// then a heap_goal trigger returns without collecting again, while the other
-// triggers run a cycle of their own.
-void run_cycle(roots::thread_state* self, cycle_trigger trigger);
+// Asks the collector thread for a cycle and returns at once (a heap_goal
+// request is dropped if a cycle is already requested or running).
+void request_cycle(cycle_trigger trigger);
 
-// Starts a cycle if the pacer says the heap has reached its goal.
-void maybe_start_cycle(roots::thread_state* self);
+// Runs a full cycle that starts after this call, including its sweep, and
+// returns when it has finished. The caller (registered as `self`) waits as a
+// safe thread, so it never delays the cycle's pauses.
+void collect_and_wait(roots::thread_state* self, cycle_trigger trigger);
+
+// Allocation slow path: starts a cycle when the heap reaches the trigger and,
+// while marking, makes a thread that allocates past the goal assist.
+void pace_allocation(roots::thread_state* self);
 
 }  // namespace tricolor::gc

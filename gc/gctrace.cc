@@ -56,13 +56,16 @@ std::string format_gctrace_detail(const cycle_record& r) {
       line, sizeof line,
       "gc %llu detail: %s ms to safepoint, %llu spans swept (%llu freed), "
       "%llu objects freed (%llu MB), %llu MB released, %llu weak refs cleared, "
-      "%llu gc_roots, %llu MB in use\n",
+      "%llu gc_roots, %llu MB in use, %llu termination retries, %llu objects "
+      "verified\n",
       static_cast<unsigned long long>(r.number), ms(r.time_to_safepoint_ns).c_str(),
       static_cast<unsigned long long>(r.spans_swept),
       static_cast<unsigned long long>(r.spans_freed),
       static_cast<unsigned long long>(r.objects_freed), mb(r.bytes_freed),
       mb(r.bytes_released), static_cast<unsigned long long>(r.weak_cleared),
-      static_cast<unsigned long long>(r.handle_roots), mb(r.heap_inuse_after));
+      static_cast<unsigned long long>(r.handle_roots), mb(r.heap_inuse_after),
+      static_cast<unsigned long long>(r.termination_retries),
+      static_cast<unsigned long long>(r.objects_verified));
   return line;
 }
 

@@ -6,12 +6,14 @@
 //   gc 7          the cycle number
 //   @0.142s       seconds since the program started
 //   4%            share of the available CPU time used by the collector since start
-//   a+b+c clock   wall ms of sweep termination (stop the world, flush caches),
-//                 marking, and mark termination (weak refs, and in this
-//                 stop-the-world collector the sweep too)
+//   a+b+c clock   wall ms of the mark-start pause (stop the world, flush
+//                 caches, shade the roots), of concurrent marking (including
+//                 any termination pause that found work left), and of the
+//                 mark-termination pause (weak refs, queue the sweep); with
+//                 gcstoptheworld=1 all three are one pause, the sweep in c
 //   a+x/y/z+c cpu CPU ms of the same phases, marking split into assist /
-//                 background / idle work (the stop-the-world collector marks
-//                 on the collecting thread only: background)
+//                 background / idle work: assist is the CPU of mutators
+//                 helping the marker, background the collector thread's
 //   s->e->l MB    heap_alloc at cycle start -> at mark end -> marked live
 //   g MB goal     the heap goal this cycle ran against
 //   stacks        bytes of thread stacks scanned
@@ -21,15 +23,19 @@
 //
 // gctrace=2 adds, after each such line, one line of sweep and root detail:
 //
-//   gc 7 detail: 0.004 ms to safepoint, 120 spans swept (3 freed), 51234 objects freed (1 MB), 0 MB released, 2 weak refs cleared, 17 gc_roots, 5 MB in use
+//   gc 7 detail: 0.004 ms to safepoint, 120 spans swept (3 freed), 51234 objects freed (1 MB), 0 MB released, 2 weak refs cleared, 17 gc_roots, 5 MB in use, 0 termination retries, 0 objects verified
 //
-//   to safepoint  wall time from the stop request until every thread was safe
+//   to safepoint  longest wait, over the cycle's pauses, from the stop
+//                 request until every thread was safe
 //   spans swept   spans the sweep visited (freed: returned to the page heap)
 //   objects freed dead objects the sweep reclaimed, and their slot bytes
 //   released      free pages returned to the OS (madvise) after this sweep
 //   weak refs     weak_gc_ptr cells cleared because their target died
 //   gc_roots      gc_root handles scanned
 //   in use        bytes of spans holding objects after the sweep
+//   termination retries  termination pauses that found barrier-buffered work
+//                 and restarted the world to mark it
+//   verified      objects checked by verify=1 (gc/verifier.hpp), else 0
 //
 // gcpacertrace=1 prints the pacer's inputs and decision after each cycle:
 //

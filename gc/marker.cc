@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "barriers/barrier_buffer.hpp"
 #include "heap/object_header.hpp"
 
 namespace tricolor::gc {
@@ -13,8 +14,15 @@ using heap::scan_kind;
 using heap::span;
 using heap::type_descriptor;
 
+namespace {
+std::atomic<std::size_t> running_assists{0};
+}
+
+marker::~marker() { give_all_to_pool(); }
+
 void marker::shade(span* s, std::uint32_t index) {
-  if (!s->try_mark_exclusive(index)) return;  // already grey or black
+  if (!(exclusive_ ? s->try_mark_exclusive(index) : s->try_mark(index)))
+    return;  // already grey or black
   char* slot = s->slot_address(index);
   // The object's header is not read here: that load would miss the cache
   // for nearly every object. drain() prefetches it instead and scan() reads
@@ -59,6 +67,11 @@ void marker::scan_conservatively(const void* begin, const void* end) {
   }
 }
 
+void marker::shade_if_object(const void* p) {
+  heap::object_ref ref;
+  if (heap::find_object(p, ref)) shade(ref.owner, ref.index);
+}
+
 void marker::conservative_range(const roots::root_identity&, const void* begin,
                                 const void* end) {
   scan_conservatively(begin, end);
@@ -100,7 +113,10 @@ void marker::scan(const mark_item& item) {
 // when its header and fields are in cache (buffered prefetching: Cher, Hosking
 // and Vijaykumar, ASPLOS 2004). The order in which grey objects are scanned
 // does not matter to correctness: every order reaches the same black set.
-void marker::drain() {
+// `more()` is asked before each scan; when it says stop, the objects still in
+// the window go back on the stack.
+template <class Continue>
+void marker::drain_while(Continue&& more) {
   constexpr std::size_t prefetch_distance = 8;
   mark_item window[prefetch_distance];
   std::size_t head = 0, count = 0;
@@ -112,11 +128,81 @@ void marker::drain() {
       window[(head + count++) % prefetch_distance] = item;
     }
     if (count == 0) return;
+    if (!more()) {
+      for (; count > 0; --count, head = (head + 1) % prefetch_distance)
+        stack_.push(window[head]);
+      return;
+    }
     mark_item item = window[head];
     head = (head + 1) % prefetch_distance;
     --count;
     scan(item);
+    ++scanned_;
   }
+}
+
+bool marker::take_from_pool() {
+  work_batch* batch = the_work_pool.take();
+  if (batch == nullptr) return false;
+  for (std::size_t i = 0; i < batch->count; ++i) stack_.push(batch->items[i]);
+  the_work_pool.recycle(batch);
+  return true;
+}
+
+void marker::give_batch_to_pool() {
+  work_batch* batch = the_work_pool.empty_batch();
+  mark_item item;
+  while (batch->count < work_batch::capacity && stack_.pop(item))
+    batch->items[batch->count++] = item;
+  if (batch->count == 0) the_work_pool.recycle(batch);
+  else the_work_pool.put(batch);
+}
+
+void marker::give_all_to_pool() {
+  while (!stack_.empty()) give_batch_to_pool();
+}
+
+void marker::drain(bool share) {
+  constexpr std::uint64_t share_interval = 256;  // scans between checks
+  std::uint64_t next_check = scanned_ + share_interval;
+  do {
+    if (!share) {
+      drain_while([] { return true; });
+      continue;
+    }
+    drain_while([&] {
+      if (scanned_ < next_check) return true;
+      next_check = scanned_ + share_interval;
+      // The pool ran dry while this stack holds plenty: let assists help.
+      if (the_work_pool.empty() && running_assists.load(std::memory_order_relaxed) > 0)
+        give_batch_to_pool();
+      return true;
+    });
+  } while (take_from_pool());
+}
+
+std::size_t marker::drain_some(std::size_t budget) {
+  std::uint64_t start = scanned_;
+  std::uint64_t stop = scanned_ + budget;
+  do {
+    drain_while([&] { return scanned_ < stop; });
+  } while (scanned_ < stop && take_from_pool());
+  return static_cast<std::size_t>(scanned_ - start);
+}
+
+std::size_t assist(std::size_t budget) {
+  running_assists.fetch_add(1, std::memory_order_relaxed);
+  std::size_t scanned;
+  {
+    marker helper(/*exclusive=*/false);
+    scanned = helper.drain_some(budget);
+  }  // ~marker puts what is left back into the pool
+  running_assists.fetch_sub(1, std::memory_order_release);
+  return scanned;
+}
+
+std::size_t assists_running() {
+  return running_assists.load(std::memory_order_acquire);
 }
 
 bool is_marked(const void* p) {
@@ -125,3 +211,15 @@ bool is_marked(const void* p) {
 }
 
 }  // namespace tricolor::gc
+
+namespace tricolor::barriers {
+
+// Greying happens on the mutator that recorded the pointers; the grey objects
+// go to the pool for the background marker (its ~marker does that).
+void shade_recorded(barrier_buffer& buffer) {
+  gc::marker shader(/*exclusive=*/false);
+  for (std::size_t i = 0; i < buffer.count; ++i) shader.shade_if_object(buffer.entries[i]);
+  buffer.count = 0;
+}
+
+}  // namespace tricolor::barriers

@@ -6,13 +6,23 @@
 //     black  mark bit set, item popped and scanned (or noscan: black at once)
 //
 // shade(p) turns p's object grey: it sets the mark bit and pushes a
-// mark_item. (This marker is the only one, running with the world stopped,
-// so the bit is set with a plain read-modify-write; parallel markers will
-// need an atomic fetch_or.) A noscan object is popped and dropped
-// without being scanned, as black. drain() pops grey objects and scans them until the stack
-// is empty; each scan shades the object's children. When drain() returns,
-// there is no grey object: every object reachable from the shaded roots is
-// black, and white objects are garbage (the invariant the sweeper relies on).
+// mark_item. A noscan object is popped and dropped without being scanned, as
+// black. drain() pops grey objects and scans them until no grey object is
+// left; each scan shades the object's children. When drain() returns, every
+// object reachable from what was shaded is black.
+//
+// Several markers run at once during a concurrent cycle: the background
+// marker, mutators assisting (assist()), mutators shading their barrier
+// buffers (shade_recorded). Each has a private mark stack and exchanges work
+// through the global pool (gc/work_pool.hpp); the mark bit is set with an
+// atomic fetch_or (span::try_mark), so exactly one marker turns an object
+// grey and pushes it. A stop-the-world cycle has a single marker, created
+// `exclusive`, which sets mark bits without locked instructions.
+//
+// Scanning while mutators run: fields are read with atomic loads
+// (gc_ptr::load_for_collector) and only from gc_ptrs a type's trace() visits,
+// which must lie in managed memory (tracer.hpp); the header is read with an
+// acquire load, pairing with make_gc's release store of the descriptor.
 //
 // How an object is scanned depends on its header (heap/object_header.hpp):
 //   * a type with trace(): trace() visits each gc_ptr (precise);
@@ -26,6 +36,7 @@
 #include <cstdint>
 
 #include "gc/mark_stack.hpp"
+#include "gc/work_pool.hpp"
 #include "gc/tracer.hpp"
 #include "heap/heap.hpp"
 #include "roots/root_set.hpp"
@@ -36,6 +47,9 @@ inline constexpr std::size_t array_scan_chunk = 512;
 
 class marker final : public tracer, public roots::root_visitor {
  public:
+  explicit marker(bool exclusive) : exclusive_(exclusive) {}
+  ~marker();
+
   // tracer: a precise edge from a managed object.
   void visit(const void* target) override;
   // root_visitor: roots found by roots::enumerate_roots.
@@ -43,16 +57,44 @@ class marker final : public tracer, public roots::root_visitor {
                           const void* end) override;
   void precise(const roots::root_identity& root, const void* target) override;
 
-  // Scans grey objects until none is left.
-  void drain();
+  // Shades the object containing p if p points into an allocated slot (a
+  // pointer recorded by the barrier, which may be stale).
+  void shade_if_object(const void* p);
+
+  // Scans grey objects, from its own stack and from the pool, until both are
+  // empty. `share` gives work to the pool when it runs dry (the background
+  // marker, so that assists find work).
+  void drain(bool share = false);
+
+  // Scans up to `budget` objects (taking work from the pool when its own
+  // stack is empty); returns how many it scanned.
+  std::size_t drain_some(std::size_t budget);
+
+  // Moves every grey object on this marker's stack into the pool.
+  void give_all_to_pool();
+
+  bool has_local_work() const { return !stack_.empty(); }
+  std::uint64_t objects_scanned() const { return scanned_; }
 
  private:
   void shade(heap::span* s, std::uint32_t index);
   void scan(const mark_item& item);
   void scan_conservatively(const void* begin, const void* end);
+  bool take_from_pool();
+  void give_batch_to_pool();
+  template <class Continue>
+  void drain_while(Continue&& more);
 
   mark_stack stack_;
+  bool exclusive_;
+  std::uint64_t scanned_ = 0;
 };
+
+// Help the concurrent mark: an allocating thread scans up to `budget`
+// objects. Returns how many it scanned.
+std::size_t assist(std::size_t budget);
+// Number of threads inside assist() right now.
+std::size_t assists_running();
 
 // True if the object containing p (a managed address) is marked.
 bool is_marked(const void* p);

@@ -71,7 +71,24 @@ pacer::retain_targets pacer::retain() const {
   return {std::min(soft, hard), hard};
 }
 
+namespace {
+std::uint64_t trigger_for(std::uint64_t live, std::uint64_t goal) {
+  if (goal >= unlimited / 2 || goal <= live) return goal;
+  return live + static_cast<std::uint64_t>(static_cast<double>(goal - live) *
+                                           pacer::trigger_fraction);
+}
+}  // namespace
+
 void pacer::recompute() {
+  compute_goals();
+  std::uint64_t live = last_.live_bytes;
+  gogc_trigger_.store(trigger_for(live, gogc_goal_.load(std::memory_order_relaxed)),
+                      std::memory_order_relaxed);
+  limit_trigger_.store(trigger_for(live, limit_goal_.load(std::memory_order_relaxed)),
+                       std::memory_order_relaxed);
+}
+
+void pacer::compute_goals() {
   std::uint64_t live = last_.live_bytes;
   int percent = percent_.load(std::memory_order_relaxed);
   if (percent < 0) {

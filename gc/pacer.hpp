@@ -10,10 +10,17 @@
 //                objects) and headroom = memory_limit / 20 (metadata, cache
 //                reservations); infinite without a limit
 //
-// A cycle starts when heap_alloc (heap/heap.hpp) reaches the goal. With the
-// stop-the-world collector the trigger is the goal itself; the concurrent
-// collector will start earlier, from measured scan and allocation rates, and
-// use assists to land on it.
+// The stop-the-world collector (gcstoptheworld=1) starts a cycle when
+// heap_alloc (heap/heap.hpp) reaches the goal. The concurrent collector
+// starts earlier, at the trigger
+//
+//     trigger = live + trigger_fraction * (goal - live)
+//
+// so that the mutators' allocation during marking (allocated black) uses
+// the rest of the runway, and allocating threads that pass the goal while the
+// cycle marks assist the marker (gc/marker.hpp). The fraction is fixed for
+// now; computing it from measured scan and allocation rates is left to the
+// pacer work (issue 4).
 //
 // The CPU limiter. A program whose live heap nears the memory limit would
 // collect back to back (thrash). So a cycle triggered by the *limit* goal
@@ -81,6 +88,15 @@ class pacer {
     if (heap_alloc < limit_goal_.load(std::memory_order_relaxed)) return false;
     return !cpu_limited();
   }
+  // The same question for the concurrent collector, which starts at the
+  // trigger instead of the goal.
+  bool should_trigger_concurrent_cycle(std::uint64_t heap_alloc) const {
+    if (heap_alloc >= gogc_trigger_.load(std::memory_order_relaxed)) return true;
+    if (heap_alloc < limit_trigger_.load(std::memory_order_relaxed)) return false;
+    return !cpu_limited();
+  }
+  static constexpr double trigger_fraction = 0.7;
+
   // True while the CPU limiter holds back limit-triggered cycles.
   bool cpu_limited() const;
 
@@ -94,6 +110,7 @@ class pacer {
 
  private:
   void recompute();  // from percent_, limit_ and last_ (under lock_)
+  void compute_goals();
 
   std::mutex lock_;
   cycle_outcome last_;
@@ -102,6 +119,8 @@ class pacer {
   std::atomic<std::int64_t> limit_{INT64_MAX};
   std::atomic<std::uint64_t> gogc_goal_{minimum_heap_goal};
   std::atomic<std::uint64_t> limit_goal_{unlimited};
+  std::atomic<std::uint64_t> gogc_trigger_{minimum_heap_goal};
+  std::atomic<std::uint64_t> limit_trigger_{unlimited};
   std::atomic<std::uint64_t> last_end_ns_{0};
   std::atomic<std::uint64_t> last_pause_ns_{0};
 };

@@ -35,6 +35,12 @@ struct cycle_record {
   std::uint64_t spans_swept = 0, spans_freed = 0, objects_freed = 0,
                 bytes_freed = 0, bytes_released = 0;
   std::uint64_t weak_cleared = 0;
+  // Concurrent cycles: termination pauses that found barrier work left, CPU
+  // of the concurrent sweep on the collector thread, objects checked by
+  // verify=1.
+  std::uint64_t termination_retries = 0;
+  std::uint64_t sweep_cpu_ns = 0;
+  std::uint64_t objects_verified = 0;
 };
 
 void record_cycle(const cycle_record& record);

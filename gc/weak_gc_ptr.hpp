@@ -7,7 +7,7 @@
 // target as a gc_ptr, or null once it has been collected.
 //
 // Invariant: a cell's target is either null or a live managed object; it is
-// cleared in the same stop-the-world pause that frees the target.
+// cleared in the mark-termination pause, before the target's span is swept.
 #pragma once
 
 #include <atomic>
@@ -56,10 +56,15 @@ class weak_gc_ptr {
   }
 
   // The target, or null once it has been collected (or if never set).
+  // While the collector marks, the target is shaded before it is returned:
+  // an object reachable only weakly at the mark snapshot would otherwise be
+  // resurrected behind the marker (barriers/write_barrier.hpp, point (c)).
   gc_ptr<T> lock() const noexcept {
     if (!cell_) return nullptr;
-    return detail::adopt(
-        static_cast<T*>(cell_->target.load(std::memory_order_acquire)));
+    void* target = cell_->target.load(std::memory_order_acquire);
+    if (target != nullptr && barriers::marking.load(std::memory_order_relaxed)) [[unlikely]]
+      barriers::record_for_shading(target);
+    return detail::adopt(static_cast<T*>(target));
   }
   bool expired() const noexcept { return !lock(); }
   void reset() noexcept { weak_gc_ptr().swap(*this); }

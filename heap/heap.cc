@@ -5,6 +5,7 @@
 #include <bit>
 
 #include "heap/arena.hpp"
+#include "heap/sweeper.hpp"
 
 namespace tricolor::heap {
 
@@ -18,15 +19,29 @@ void managed_heap::register_span(span* s) {
   all_spans_.push_back(s);
 }
 
+void managed_heap::take_all_spans(std::vector<span*>& out) {
+  std::lock_guard guard(all_spans_lock_);
+  out.swap(all_spans_);
+  all_spans_.clear();
+}
+
+span* managed_heap::pop_partial(std::size_t cls) {
+  partial_list& list = partial_[cls];
+  std::lock_guard guard(list.lock);
+  span* s = list.head;
+  if (s != nullptr) {
+    list.head = s->next;
+    s->next = nullptr;
+  }
+  return s;
+}
+
 span* managed_heap::take_span(std::size_t cls) {
-  {
-    partial_list& list = partial_[cls];
-    std::lock_guard guard(list.lock);
-    if (span* s = list.head) {
-      list.head = s->next;
-      s->next = nullptr;
-      return s;
-    }
+  // Lazy sweeping: before growing the heap, sweep unswept spans; each one
+  // swept may land on this class's partial list.
+  for (;;) {
+    if (span* s = pop_partial(cls)) return s;
+    if (!sweep_some(4)) break;
   }
   span* s = pages_.allocate(size_class_pages[cls]);
   if (s == nullptr) return nullptr;
@@ -35,7 +50,7 @@ span* managed_heap::take_span(std::size_t cls) {
   s->slot_count = static_cast<std::uint32_t>(s->bytes() / s->slot_size);
   s->div_magic = division_magic(s->slot_size);
   for (std::uint32_t w = 0; w < bitmap_words; ++w) {
-    s->alloc_bits[w] = 0;
+    s->set_alloc_word(w, 0);
     s->mark_bits[w].store(0, std::memory_order_relaxed);
   }
   s->state.store(span_state::small, std::memory_order_release);
@@ -51,9 +66,11 @@ void* managed_heap::refill_and_allocate(thread_cache& cache, std::size_t cls) {
     if (span* s = cursor.owner) {
       for (std::uint32_t w = cursor.word_index + 1; w < s->bitmap_word_count();
            ++w) {
-        std::uint64_t free = ~s->alloc_bits[w] & s->valid_mask(w);
+        std::uint64_t allocated = s->alloc_word(w);
+        std::uint64_t free = ~allocated & s->valid_mask(w);
         if (free == 0) continue;
-        s->alloc_bits[w] |= free;
+        s->set_alloc_word(w, allocated | free);
+        if (allocating_black()) s->mark_bits[w].fetch_or(free, std::memory_order_relaxed);
         cursor.free_bits = free;
         cursor.word_index = w;
         cursor.word_base = s->slot_address(w * 64);
@@ -87,10 +104,11 @@ void* managed_heap::allocate_large(std::size_t bytes) {
   s->slot_count = 1;
   s->div_magic = 0;  // every address of the span is slot 0
   for (std::uint32_t w = 0; w < bitmap_words; ++w) {
-    s->alloc_bits[w] = 0;
+    s->set_alloc_word(w, 0);
     s->mark_bits[w].store(0, std::memory_order_relaxed);
   }
-  s->alloc_bits[0] = 1;
+  if (allocating_black()) s->mark_bits[0].store(1, std::memory_order_relaxed);
+  s->set_alloc_word(0, 1);
   s->state.store(span_state::large, std::memory_order_release);
   counters_.heap_inuse.fetch_add(static_cast<std::int64_t>(s->bytes()),
                                  std::memory_order_relaxed);
@@ -107,7 +125,10 @@ void managed_heap::flush_cache(thread_cache& cache, bool relist) {
     span* s = cursor.owner;
     if (s == nullptr) continue;
     if (cursor.free_bits != 0) {
-      s->alloc_bits[cursor.word_index] &= ~cursor.free_bits;
+      s->set_alloc_word(cursor.word_index,
+                        s->alloc_word(cursor.word_index) & ~cursor.free_bits);
+      s->mark_bits[cursor.word_index].fetch_and(~cursor.free_bits,
+                                                std::memory_order_relaxed);
       counters_.heap_alloc.fetch_sub(
           static_cast<std::int64_t>(std::popcount(cursor.free_bits)) *
               s->slot_size,

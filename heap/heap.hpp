@@ -6,18 +6,26 @@
 //                                        page_heap  --frontier-->  arena
 //
 // A cursor that exhausts its span drops it (the span is full and on no list;
-// sweeping finds it through all_spans and relists it if it gets free slots).
-// A cursor that needs a span takes one from its class's partial list, or a
-// fresh one from the page heap.
+// sweeping finds it through the registry and relists it if it gets free
+// slots). A cursor that needs a span takes one from its class's partial list;
+// if that is empty and the last cycle's sweep is not finished, it sweeps a few
+// spans first (heap/sweeper: lazy sweeping), and only then takes fresh pages
+// from the page heap.
+//
+// Allocating black: while the collector marks (allocate_black set, in a
+// stop-the-world pause), a cursor that takes a 64-slot word sets those slots'
+// mark bits as well, and a large object is marked when allocated. Objects
+// allocated during marking are therefore black: the marker never scans them,
+// and the sweep of this cycle keeps them.
 //
 // Counters (bytes): heap_alloc counts slots allocated to objects plus slots
 // reserved by cursors (a cursor's whole word is counted when it is taken and
 // the unused part is given back when the cursor is flushed), as Go's heapLive
-// counts cached spans; heap_inuse counts the pages of in-use spans.
+// counts cached spans; sweeping subtracts the dead slots of each span it
+// sweeps. heap_inuse counts the pages of in-use spans.
 //
 // Locking: each partial list has its own lock; the page heap has its own; the
-// all_spans registry has its own. The sweeper walks all_spans and rewrites
-// allocation bits with the world stopped, when no cursor owns a span.
+// registry of in-use spans has its own.
 #pragma once
 
 #include <atomic>
@@ -54,16 +62,30 @@ class managed_heap {
   void* allocate_large(std::size_t bytes);
 
   // Gives a cache's unused reservations back: afterwards the allocation bits
-  // of every span the cache held are exact. With `relist`, spans with free
-  // slots go back on their partial lists (a thread exiting); the collector
-  // passes false because sweeping rebuilds the lists anyway.
+  // of every span the cache held are exact, and the reserved slots' mark bits
+  // (set when allocating black) are clear again. With `relist`, spans with
+  // free slots go back on their partial lists; the mark-termination pause
+  // passes false because the sweep queue takes every span anyway.
   void flush_cache(thread_cache& cache, bool relist);
 
-  // Every span holding objects (small or large); the collector iterates it
-  // with the world stopped.
-  std::vector<span*>& all_spans() { return all_spans_; }
+  // While set, newly reserved slots and large objects are marked (black).
+  // Changed only with the world stopped.
+  void set_allocate_black(bool on) { allocate_black_.store(on, std::memory_order_relaxed); }
+  bool allocating_black() const { return allocate_black_.load(std::memory_order_relaxed); }
 
-  // Sweep support (called by heap/sweeper.cc with the world stopped).
+  // The registry of spans holding objects (small or large).
+  void register_span(span* s);
+  // Moves every registered span into `out` and empties the registry
+  // (begin_sweep, world stopped).
+  void take_all_spans(std::vector<span*>& out);
+  // Calls f(span*) for every registered span (world stopped).
+  template <class F>
+  void for_each_span(F&& f) {
+    std::lock_guard guard(all_spans_lock_);
+    for (span* s : all_spans_) f(s);
+  }
+
+  // Sweep support (heap/sweeper.cc).
   void clear_partial_lists();
   void push_partial(span* s);
   void free_span(span* s);
@@ -73,7 +95,7 @@ class managed_heap {
 
  private:
   span* take_span(std::size_t cls);
-  void register_span(span* s);
+  span* pop_partial(std::size_t cls);
 
   struct partial_list {
     std::mutex lock;
@@ -85,6 +107,7 @@ class managed_heap {
   std::mutex all_spans_lock_;
   std::vector<span*> all_spans_;
   heap_counters counters_;
+  std::atomic<bool> allocate_black_{false};
 };
 
 extern managed_heap the_heap;

@@ -14,12 +14,16 @@
 // 512 slots (the 16-byte class in one page).
 //
 // Concurrency contract:
-//   * alloc_bits of a span owned by a thread cache are written only by that
-//     thread (whole words at a time, see heap/thread_cache.hpp), otherwise
-//     only by the collector with the world stopped or under the heap lock.
-//   * mark_bits are set by the one marker of a stop-the-world mark phase
-//     (try_mark_exclusive) and cleared by the sweeper; they are atomic words
-//     so that readers on other threads (is_marked) never race.
+//   * alloc_bits words are atomic (relaxed): a word of a span owned by a
+//     thread cache is written only by that thread (a whole 64-slot word at a
+//     time, see heap/thread_cache.hpp), otherwise only by the collector with
+//     the world stopped, by the one thread sweeping the span, or under the heap
+//     locks; a concurrent marker that scans an object under construction reads
+//     them (find_object) while their owners write them.
+//   * mark_bits are set by any number of markers at once (the background
+//     marker, assisting mutators, mutators flushing barrier buffers) with an
+//     atomic fetch_or (try_mark), or by the only marker of a stop-the-world
+//     cycle (try_mark_exclusive); they are cleared by the span's sweeper.
 //   * span records are never freed, only recycled, so a stale page-table entry
 //     always points at a valid record; lookups check the address against
 //     [start, start + bytes) and the state before trusting it.
@@ -58,7 +62,7 @@ struct span {
   std::uint32_t free_age = 0;  // sweeps survived while free
   span* next = nullptr;      // central partial list or page-heap free list
   span* prev = nullptr;
-  std::uint64_t alloc_bits[bitmap_words] = {};
+  std::atomic<std::uint64_t> alloc_bits[bitmap_words] = {};
   std::atomic<std::uint64_t> mark_bits[bitmap_words] = {};
 
   std::size_t bytes() const { return std::size_t{npages} << page_shift; }
@@ -79,17 +83,31 @@ struct span {
   }
 
   bool is_allocated(std::uint32_t index) const {
-    return (alloc_bits[index / 64] >> (index % 64)) & 1;
+    return (alloc_bits[index / 64].load(std::memory_order_relaxed) >>
+            (index % 64)) & 1;
+  }
+  std::uint64_t alloc_word(std::uint32_t w) const {
+    return alloc_bits[w].load(std::memory_order_relaxed);
+  }
+  void set_alloc_word(std::uint32_t w, std::uint64_t bits) {
+    alloc_bits[w].store(bits, std::memory_order_relaxed);
   }
   bool is_marked(std::uint32_t index) const {
     return (mark_bits[index / 64].load(std::memory_order_relaxed) >>
             (index % 64)) & 1;
   }
   // Sets the mark bit; true if this call changed it from 0 to 1 (white to
-  // grey). For a marker that is the only writer of mark bits (the
-  // stop-the-world mark phase): a plain read-modify-write, no locked
-  // instruction. Parallel markers need an atomic fetch_or instead, or two of
-  // them could lose each other's bits.
+  // grey). Safe with any number of concurrent markers: the bit is read first
+  // (most shades find it set already) and set with a locked fetch_or, so two
+  // markers never both win, nor lose each other's bits in the same word.
+  bool try_mark(std::uint32_t index) {
+    std::uint64_t bit = std::uint64_t{1} << (index % 64);
+    std::atomic<std::uint64_t>& word = mark_bits[index / 64];
+    if (word.load(std::memory_order_relaxed) & bit) return false;
+    return (word.fetch_or(bit, std::memory_order_relaxed) & bit) == 0;
+  }
+  // The same for the only marker of a stop-the-world cycle: a plain
+  // read-modify-write, no locked instruction.
   bool try_mark_exclusive(std::uint32_t index) {
     std::uint64_t bit = std::uint64_t{1} << (index % 64);
     std::atomic<std::uint64_t>& word = mark_bits[index / 64];

@@ -1,6 +1,9 @@
 // Sweeper; see sweeper.hpp for the algorithm and its invariants.
 #include "heap/sweeper.hpp"
 
+#include <sched.h>
+
+#include <atomic>
 #include <bit>
 #include <vector>
 
@@ -9,7 +12,23 @@
 namespace tricolor::heap {
 
 namespace {
-const type_descriptor* current_finalizing_type = nullptr;
+thread_local const type_descriptor* current_finalizing_type = nullptr;
+
+// The spans of the sweep in progress. `spans` is written only by
+// begin_sweep, with the world stopped and the previous sweep finished; the
+// stop-the-world handshake orders that write before every claim.
+struct sweep_queue {
+  std::vector<span*> spans;
+  std::atomic<std::size_t> next_claim{0};
+  std::atomic<std::size_t> swept{0};
+  std::atomic<std::uint64_t> spans_freed{0}, objects_freed{0}, bytes_freed{0},
+      live_objects{0}, live_bytes{0};
+};
+
+sweep_queue& queue() {
+  static auto* q = new sweep_queue();  // leaked: threads may sweep at exit
+  return *q;
+}
 
 void run_destructor(char* slot) {
   auto* header = reinterpret_cast<object_header*>(slot);
@@ -20,59 +39,100 @@ void run_destructor(char* slot) {
   current_finalizing_type = nullptr;
 }
 
-// Sweeps one span; returns how many objects it still holds.
-std::uint64_t sweep_span(span* s, sweep_result& result) {
+void run_destructors(span* s, std::uint32_t w, std::uint64_t dead) {
+  // Detach the cache: an allocation from a destructor must reach the slow
+  // path, which reports it.
+  thread_cache* cache = tls_thread_cache;
+  tls_thread_cache = nullptr;
+  for (std::uint64_t bits = dead; bits != 0; bits &= bits - 1)
+    run_destructor(
+        s->slot_address(w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits))));
+  tls_thread_cache = cache;
+}
+
+void sweep_span(span* s, sweep_queue& q) {
+  managed_heap& h = the_heap;
   bool finalizers = s->has_finalizers.load(std::memory_order_relaxed);
   std::uint64_t live = 0;
   std::uint64_t dead_count = 0;
   for (std::uint32_t w = 0; w < s->bitmap_word_count(); ++w) {
-    std::uint64_t marked = s->mark_bits[w].load(std::memory_order_relaxed);
-    std::uint64_t dead = s->alloc_bits[w] & ~marked;
-    if (finalizers) {
-      for (std::uint64_t bits = dead; bits != 0; bits &= bits - 1)
-        run_destructor(s->slot_address(w * 64 + static_cast<std::uint32_t>(
-                                                    std::countr_zero(bits))));
-    }
+    std::uint64_t allocated = s->alloc_word(w);
+    std::uint64_t marked = s->mark_bits[w].load(std::memory_order_relaxed) & allocated;
+    std::uint64_t dead = allocated & ~marked;
+    if (finalizers && dead != 0) run_destructors(s, w, dead);
     dead_count += static_cast<std::uint64_t>(std::popcount(dead));
     live += static_cast<std::uint64_t>(std::popcount(marked));
-    s->alloc_bits[w] = marked;
+    s->set_alloc_word(w, marked);
     s->mark_bits[w].store(0, std::memory_order_relaxed);
   }
   std::uint64_t slot_bytes = s->state.load(std::memory_order_relaxed) == span_state::large
                                  ? s->bytes()
                                  : s->slot_size;
-  result.spans_swept++;
-  result.objects_freed += dead_count;
-  result.bytes_freed += dead_count * slot_bytes;
-  result.live_objects += live;
-  result.live_bytes += live * slot_bytes;
-  return live;
+  h.counters().heap_alloc.fetch_sub(static_cast<std::int64_t>(dead_count * slot_bytes),
+                                    std::memory_order_relaxed);
+  q.objects_freed.fetch_add(dead_count, std::memory_order_relaxed);
+  q.bytes_freed.fetch_add(dead_count * slot_bytes, std::memory_order_relaxed);
+  q.live_objects.fetch_add(live, std::memory_order_relaxed);
+  q.live_bytes.fetch_add(live * slot_bytes, std::memory_order_relaxed);
+  if (live == 0) {
+    q.spans_freed.fetch_add(1, std::memory_order_relaxed);
+    h.free_span(s);
+    return;
+  }
+  h.register_span(s);
+  if (live < s->slot_count) h.push_partial(s);
 }
 }  // namespace
 
 const type_descriptor* finalizing_type() { return current_finalizing_type; }
 
-sweep_result sweep_heap() {
-  sweep_result result;
-  managed_heap& h = the_heap;
-  h.clear_partial_lists();
-  std::vector<span*>& spans = h.all_spans();
-  std::size_t kept = 0;
-  for (span* s : spans) {
-    std::uint64_t live = sweep_span(s, result);
-    if (live == 0) {
-      result.spans_freed++;
-      h.free_span(s);
-      continue;
-    }
-    if (live < s->slot_count) h.push_partial(s);
-    spans[kept++] = s;
+void begin_sweep() {
+  sweep_queue& q = queue();
+  the_heap.clear_partial_lists();
+  q.spans.clear();
+  the_heap.take_all_spans(q.spans);
+  q.spans_freed = q.objects_freed = q.bytes_freed = q.live_objects = q.live_bytes = 0;
+  q.swept.store(0, std::memory_order_relaxed);
+  q.next_claim.store(0, std::memory_order_relaxed);
+}
+
+bool sweep_some(std::size_t spans) {
+  sweep_queue& q = queue();
+  std::size_t total = q.spans.size();
+  for (std::size_t done = 0; done < spans; ++done) {
+    if (q.next_claim.load(std::memory_order_relaxed) >= total) return done > 0;
+    std::size_t claim = q.next_claim.fetch_add(1, std::memory_order_relaxed);
+    if (claim >= total) return done > 0;
+    sweep_span(q.spans[claim], q);
+    q.swept.fetch_add(1, std::memory_order_release);
   }
-  spans.resize(kept);
-  h.counters().heap_alloc.store(static_cast<std::int64_t>(result.live_bytes),
-                                std::memory_order_relaxed);
-  return result;
+  return true;
+}
+
+bool sweep_finished() {
+  sweep_queue& q = queue();
+  return q.swept.load(std::memory_order_acquire) >= q.spans.size();
+}
+
+sweep_result finish_sweep() {
+  sweep_queue& q = queue();
+  while (sweep_some(64)) {
+  }
+  // A span claimed by an allocating thread is finished by that thread.
+  while (!sweep_finished()) sched_yield();
+  sweep_result r;
+  r.spans_swept = q.spans.size();
+  r.spans_freed = q.spans_freed.load(std::memory_order_relaxed);
+  r.objects_freed = q.objects_freed.load(std::memory_order_relaxed);
+  r.bytes_freed = q.bytes_freed.load(std::memory_order_relaxed);
+  r.live_objects = q.live_objects.load(std::memory_order_relaxed);
+  r.live_bytes = q.live_bytes.load(std::memory_order_relaxed);
+  return r;
+}
+
+sweep_result sweep_heap() {
+  begin_sweep();
+  return finish_sweep();
 }
 
 }  // namespace tricolor::heap
-

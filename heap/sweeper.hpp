@@ -1,20 +1,44 @@
-// Sweeping: turning the mark bits of a finished mark phase into free slots.
+// Sweeping: turning the mark bits of a finished mark phase into free slots,
+// concurrently with the mutators, span by span.
 //
-// For every span that holds objects:
+// Sweeping one span:
 //   1. dead = allocated & ~marked, one 64-slot word at a time;
 //   2. if the span ever held an object with a destructor, run the destructor
 //      of each dead, fully constructed object (header not null);
-//   3. allocated := marked, marked := 0 (the span's live objects become the
-//      allocated ones; nothing is written into freed slots);
-//   4. a span left empty goes back to the page heap; a span with free slots
-//      goes on its class's partial list.
+//   3. allocated := allocated & marked, marked := 0 (the span's live objects
+//      become the allocated ones; nothing is written into freed slots);
+//   4. heap_alloc drops by the dead bytes; a span left empty goes back to the
+//      page heap; a span with free slots goes on its class's partial list; a
+//      span that still holds objects goes back into the heap's registry.
 //
-// Invariant: runs with the world stopped and every thread cache flushed, so
-// allocation bits are exact and no mutator allocates from a span being swept.
-// Destructors run on the collecting thread inside that pause: they must not
-// touch other managed objects (which may already be swept) or allocate.
+// The sweep of a cycle:
+//   * begin_sweep(), in the mark-termination pause (world stopped, every
+//     cache flushed, marking finished): every span in use becomes UNSWEPT. It
+//     leaves the heap's registry and partial lists and goes into the sweep
+//     queue, so no allocator can reach it until it has been swept.
+//   * Then, with the world running, spans are claimed one at a time from the
+//     queue (an atomic index: each span is swept by exactly one thread) by the
+//     background collector thread (finish_sweep) and by allocating threads
+//     that find their class's partial list empty (sweep_some, called by
+//     take_span before it asks the page heap for fresh pages).
+//   * The next cycle does not stop the world before finish_sweep() has
+//     returned: every span was swept, and each thread that claimed one has
+//     finished it.
+//
+// Invariants:
+//   * A span is in exactly one of: the sweep queue (unswept), a thread
+//     cache's cursor, a partial list or the registry (swept). Mark bits are
+//     only read and written by the span's one sweeper while it is unswept.
+//   * No marking runs while any span is unswept (finish_sweep precedes the
+//     mark-start pause), so the mark bits being cleared are final.
+//   * Destructors run on whichever thread sweeps the span, concurrently with
+//     the mutators: they must not touch other managed objects (which may
+//     already be swept) and must not allocate (an allocation from a
+//     destructor aborts naming the type: while it runs, the thread's cache is
+//     detached, so every allocation takes the checked slow path).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "heap/object_header.hpp"
@@ -31,10 +55,24 @@ struct sweep_result {
   std::uint64_t bytes_released = 0;  // returned to the OS after this sweep
 };
 
+// Queues every span in use for sweeping. World stopped, previous sweep done.
+void begin_sweep();
+
+// Sweeps up to `spans` unswept spans; returns false if none was left.
+bool sweep_some(std::size_t spans);
+
+// Sweeps whatever is left, waits for spans other threads are sweeping, and
+// returns the totals of this sweep.
+sweep_result finish_sweep();
+
+// True once every span queued by the last begin_sweep has been swept.
+bool sweep_finished();
+
+// begin_sweep + finish_sweep, for a cycle that sweeps with the world stopped.
 sweep_result sweep_heap();
 
-// The type whose destructor the sweeper is running (nullptr otherwise), for
-// the diagnostic of a destructor that allocates.
+// The type whose destructor the calling thread's sweeper is running (nullptr
+// otherwise), for the diagnostic of a destructor that allocates.
 const type_descriptor* finalizing_type();
 
 }  // namespace tricolor::heap

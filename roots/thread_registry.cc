@@ -14,6 +14,7 @@
 #include <new>
 #include <thread>
 
+#include "barriers/write_barrier.hpp"
 #include "heap/heap.hpp"
 #include "roots/safepoint.hpp"
 
@@ -33,6 +34,7 @@ struct registry {
   std::mutex park_lock;
   std::condition_variable parked;  // signalled when stop_requested clears
   pthread_key_t exit_key;
+  std::vector<heap::thread_cache> orphaned;  // guarded by lock
 };
 
 registry& the_registry() {
@@ -107,13 +109,19 @@ void wait_until_world_restarts() {
 // The pthread key destructor: a thread that registered is exiting.
 void unregister_at_exit(void* state) {
   auto* t = static_cast<thread_state*>(state);
+  // Running, so marking cannot end under our feet: shade what the barrier
+  // recorded, or drop entries left from an earlier cycle.
+  if (barriers::marking.load(std::memory_order_relaxed)) barriers::shade_recorded(t->barrier);
+  t->barrier.count = 0;
   register_snapshot registers;
   capture_registers(registers);
   become_safe(t, registers);
   registry& r = the_registry();
   {
     std::lock_guard guard(r.lock);
-    heap::the_heap.flush_cache(t->cache, /*relist=*/true);
+    // allocating_black changes only in a pause, under this lock.
+    if (heap::the_heap.allocating_black()) r.orphaned.push_back(t->cache);
+    else heap::the_heap.flush_cache(t->cache, /*relist=*/true);
     if (t->prev) t->prev->next = t->next;
     else r.head = t->next;
     if (t->next) t->next->prev = t->prev;
@@ -129,6 +137,12 @@ thread_state* current_thread() {
 }
 
 thread_state* registry_head() { return the_registry().head; }
+
+void flush_orphaned_caches(bool relist) {
+  registry& r = the_registry();
+  for (heap::thread_cache& cache : r.orphaned) heap::the_heap.flush_cache(cache, relist);
+  r.orphaned.clear();
+}
 
 void become_safe(thread_state* self, const register_snapshot& registers) {
   self->saved = registers;
@@ -195,7 +209,7 @@ void start_the_world() {
 
 void park_at_safepoint() {
   thread_state* self = tls_thread_state;
-  if (self == nullptr || self->collecting || self->blocking_depth > 0) return;
+  if (self == nullptr || self->blocking_depth > 0) return;
   register_snapshot registers;
   capture_registers(registers);
   become_safe(self, registers);

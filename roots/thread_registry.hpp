@@ -22,9 +22,20 @@
 // no other registered thread runs mutator code until start_the_world.
 //
 // The registry lock is held from stop_the_world to start_the_world, so no
-// thread registers or unregisters during a cycle. A registering thread holds
+// thread registers or unregisters during a pause. A registering thread holds
 // no managed pointer yet; an exiting thread becomes SAFE before it takes the
 // lock, so the collector never waits on it.
+//
+// Threads and concurrent marking. A thread that registers while the
+// collector marks needs nothing: its stack holds only pointers to objects
+// reachable at the snapshot or allocated since (black), and its allocations
+// are black (barriers/write_barrier.hpp). A thread that exits while the
+// collector marks first shades its barrier buffer, then, under the registry
+// lock, leaves its cache's reserved slots (already marked, allocated black)
+// on the orphaned list instead of returning them: a concurrent marker may be
+// reading those allocation bits. The next pause flushes the orphans
+// (flush_orphaned_caches). Its stack needs nothing: it was scanned at the
+// snapshot.
 #pragma once
 
 #include <pthread.h>
@@ -34,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "barriers/barrier_buffer.hpp"
 #include "heap/thread_cache.hpp"
 #include "roots/registers.hpp"
 
@@ -48,6 +60,7 @@ enum class thread_status : int { running, safe };
 
 struct thread_state {
   heap::thread_cache cache;
+  barriers::barrier_buffer barrier;
   std::atomic<thread_status> status{thread_status::running};
   register_snapshot saved{};   // valid while status == safe
   std::uintptr_t stack_high = 0;  // highest address of the stack (exclusive)
@@ -56,7 +69,6 @@ struct thread_state {
   pid_t tid = 0;
   std::string name;
   int blocking_depth = 0;
-  bool collecting = false;  // this thread is running a collection cycle
   thread_state* next = nullptr;
   thread_state* prev = nullptr;
 };
@@ -71,13 +83,18 @@ thread_state* current_thread();
 void become_safe(thread_state* self, const register_snapshot& registers);
 void become_running(thread_state* self);
 
-// Stops every registered thread but `self` (which must be registered) and
+// Stops every registered thread but `self` (nullptr: the calling thread is
+// not a registered one, e.g. the collector's own thread) and
 // returns holding the registry lock. Returns the nanoseconds spent waiting
 // for the last thread to become safe (time to safepoint).
 std::uint64_t stop_the_world(thread_state* self);
 void start_the_world();
 
 thread_state* registry_head();
+
+// Flushes the caches left by threads that exited while the collector marked
+// (heap::managed_heap::flush_cache). Only with the world stopped.
+void flush_orphaned_caches(bool relist);
 
 // Calls f(thread_state&) for every registered thread; only between
 // stop_the_world and start_the_world.

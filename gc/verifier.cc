@@ -1,0 +1,208 @@
+// Mark verifier; see verifier.hpp for what it checks and why.
+#include "gc/verifier.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "gc/tracer.hpp"
+#include "heap/heap.hpp"
+#include "roots/root_set.hpp"
+
+namespace tricolor::gc::verifier {
+
+namespace {
+using heap::object_ref;
+using heap::span;
+
+const char* kind_name(roots::root_kind kind) {
+  switch (kind) {
+    case roots::root_kind::global: return "data segment";
+    case roots::root_kind::stack: return "stack";
+    case roots::root_kind::registers: return "registers";
+    case roots::root_kind::tls: return "thread-local storage";
+    case roots::root_kind::handle: return "gc_root";
+  }
+  return "root";
+}
+
+std::string describe_root(const roots::root_identity& root) {
+  std::string text = std::string(kind_name(root.kind)) + " \"" + root.name + "\"";
+  if (root.thread != 0) text += " of thread " + std::to_string(root.thread);
+  if (root.file != nullptr && root.file[0] != '\0')
+    text += " (" + std::string(root.file) + ":" + std::to_string(root.line) + ")";
+  return text;
+}
+
+const char* type_name(const void* slot) {
+  const heap::type_descriptor* type =
+      reinterpret_cast<const heap::object_header*>(slot)->type.load(std::memory_order_acquire);
+  return type != nullptr ? type->name : "(under construction)";
+}
+
+// How a traversal first reached an object.
+struct origin {
+  const void* parent_slot;  // nullptr: reached from a root
+  std::string root;         // the root's description when parent_slot is null
+};
+
+// A stop-the-world traversal with its own visited set.
+class traversal final : public tracer, public roots::root_visitor {
+ public:
+  // Decides, for an object first reached, whether to follow it.
+  // `conservative`: reached through a conservative word.
+  using admit_fn = bool (*)(const object_ref& ref, bool conservative, const origin& from);
+
+  explicit traversal(admit_fn admit) : admit_(admit) {}
+
+  void run() {
+    roots::enumerate_roots(nullptr, *this);
+    while (!pending_.empty()) {
+      const void* slot = pending_.back();
+      pending_.pop_back();
+      parent_ = slot;
+      scan(slot);
+    }
+    parent_ = nullptr;
+  }
+
+  std::unordered_map<const void*, origin>& reached() { return reached_; }
+
+  void visit(const void* target) override { reach(target, /*conservative=*/false, true); }
+  void precise(const roots::root_identity& root, const void* target) override {
+    root_ = &root;
+    reach(target, false, true);
+    root_ = nullptr;
+  }
+  void conservative_range(const roots::root_identity& root, const void* begin,
+                          const void* end) override {
+    root_ = &root;
+    scan_words(begin, end);
+    root_ = nullptr;
+  }
+
+ private:
+  void reach(const void* p, bool conservative, bool must_exist) {
+    object_ref ref;
+    if (!heap::find_object(p, ref)) {
+      if (!must_exist) return;
+      std::fprintf(stderr, "tricolor: verify: a traced gc_ptr holds %p, not an allocated object\n", p);
+      std::abort();
+    }
+    const void* slot = ref.owner->slot_address(ref.index);
+    if (reached_.count(slot)) return;
+    origin from{parent_, parent_ ? std::string() : describe_root(*root_)};
+    if (!admit_(ref, conservative, from)) return;
+    reached_.emplace(slot, std::move(from));
+    pending_.push_back(slot);
+  }
+
+  __attribute__((no_sanitize("address", "thread")))
+  void scan_words(const void* begin, const void* end) {
+    auto word = reinterpret_cast<std::uintptr_t>(begin) & ~std::uintptr_t{7};
+    auto stop = reinterpret_cast<std::uintptr_t>(end);
+    for (; word + sizeof(void*) <= stop; word += sizeof(void*))
+      reach(*reinterpret_cast<void* const*>(word), /*conservative=*/true, false);
+  }
+
+  void scan(const void* slot) {
+    const void* payload = static_cast<const char*>(slot) + heap::header_size;
+    const heap::type_descriptor* type =
+        heap::header_of(payload)->type.load(std::memory_order_acquire);
+    if (type == nullptr) {
+      span* s = heap::find_span(slot);
+      std::size_t bytes = s->state.load(std::memory_order_relaxed) == heap::span_state::large
+                              ? s->bytes()
+                              : s->slot_size;
+      scan_words(payload, static_cast<const char*>(slot) + bytes);
+      return;
+    }
+    switch (type->kind) {
+      case heap::scan_kind::noscan: return;
+      case heap::scan_kind::object: type->trace(payload, *this); return;
+      case heap::scan_kind::array:
+        type->trace_elements(payload, *this, 0, type->array_length(payload));
+        return;
+    }
+  }
+
+  admit_fn admit_;
+  std::unordered_map<const void*, origin> reached_;
+  std::vector<const void*> pending_;
+  const void* parent_ = nullptr;
+  const roots::root_identity* root_ = nullptr;
+};
+
+// S, recorded at the snapshot.
+std::unordered_map<const void*, origin>* snapshot_set = nullptr;
+
+bool is_marked(const object_ref& ref) { return ref.owner->is_marked(ref.index); }
+
+[[noreturn]] void fail(const char* check, const object_ref& ref, const origin& from,
+                       const std::unordered_map<const void*, origin>& chain) {
+  const void* slot = ref.owner->slot_address(ref.index);
+  std::fprintf(stderr,
+               "tricolor: verify: %s: object %p of type %s (span %p, size class "
+               "%u, slot %u) is reachable but the concurrent mark left it white\n",
+               check, static_cast<const char*>(slot) + heap::header_size,
+               type_name(slot), static_cast<void*>(ref.owner), ref.owner->size_class,
+               ref.index);
+  const origin* step = &from;
+  for (int depth = 0; depth < 8 && step != nullptr; ++depth) {
+    if (step->parent_slot == nullptr) {
+      std::fprintf(stderr, "  reached from root: %s\n", step->root.c_str());
+      return std::abort();
+    }
+    object_ref parent;
+    bool found = heap::find_object(step->parent_slot, parent);
+    std::fprintf(stderr, "  reached from object %p of type %s (%s)\n",
+                 static_cast<const char*>(step->parent_slot) + heap::header_size,
+                 type_name(step->parent_slot),
+                 found && is_marked(parent) ? "marked" : "white");
+    auto next = chain.find(step->parent_slot);
+    step = next == chain.end() ? nullptr : &next->second;
+  }
+  std::abort();
+}
+}  // namespace
+
+void record_snapshot() {
+  traversal t([](const object_ref&, bool, const origin&) { return true; });
+  t.run();
+  delete snapshot_set;
+  snapshot_set = new std::unordered_map<const void*, origin>(std::move(t.reached()));
+}
+
+std::size_t check_mark() {
+  if (snapshot_set == nullptr) return 0;
+  // (a) S is marked.
+  for (const auto& [slot, from] : *snapshot_set) {
+    object_ref ref;
+    if (!heap::find_object(slot, ref)) {
+      std::fprintf(stderr, "tricolor: verify: object %p of the snapshot is no longer allocated\n", slot);
+      std::abort();
+    }
+    if (!is_marked(ref)) fail("snapshot object not marked", ref, from, *snapshot_set);
+  }
+  // (b) Re-mark: precise edges and handles must lead to marked objects;
+  // conservative words to marked objects or objects of S.
+  static std::unordered_map<const void*, origin>* reached_now = nullptr;
+  traversal t([](const object_ref& ref, bool conservative, const origin& from) {
+    if (is_marked(ref)) return true;
+    const void* slot = ref.owner->slot_address(ref.index);
+    if (conservative) return snapshot_set->count(slot) != 0;  // stale word: skip
+    fail("re-mark", ref, from, *reached_now);
+  });
+  reached_now = &t.reached();
+  t.run();
+  std::size_t checked = snapshot_set->size() + t.reached().size();
+  reached_now = nullptr;
+  delete snapshot_set;
+  snapshot_set = nullptr;
+  return checked;
+}
+
+}  // namespace tricolor::gc::verifier
