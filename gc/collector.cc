@@ -166,6 +166,44 @@ void wait_as_safe(Wait&& wait) {
   }
 }
 
+// Where allocating threads that are far past the goal wait for the cycle to
+// move on (the backstop; see pace_allocation): a counter bumped at each phase
+// change of a cycle (marking started, marking ended, cycle complete).
+struct progress_signal {
+  std::mutex lock;
+  std::condition_variable advanced;
+  std::uint64_t steps = 0;
+};
+progress_signal& progress() {
+  static auto* p = new progress_signal();
+  return *p;
+}
+
+void signal_progress() {
+  progress_signal& p = progress();
+  {
+    std::lock_guard guard(p.lock);
+    ++p.steps;
+  }
+  p.advanced.notify_all();
+}
+
+// Blocks the calling mutator (as a safe thread) until the cycle's next phase
+// change, or 1 ms.
+void wait_for_progress() {
+  progress_signal& p = progress();
+  std::uint64_t seen;
+  {
+    std::lock_guard guard(p.lock);
+    seen = p.steps;
+  }
+  wait_as_safe([&] {
+    std::unique_lock guard(p.lock);
+    p.advanced.wait_for(guard, std::chrono::milliseconds(1),
+                        [&] { return p.steps != seen; });
+  });
+}
+
 // --- test hooks --------------------------------------------------------------
 struct hold_state {
   std::mutex lock;
@@ -213,9 +251,11 @@ void flush_all_caches(bool relist) {
 // Totals of a cycle's pauses for its record.
 struct pause_totals {
   std::uint64_t total_ns = 0;
+  std::uint64_t stopped_ns = 0;  // excluding the waits for threads to stop
   std::uint64_t max_time_to_safepoint_ns = 0;
   void add(std::uint64_t length, std::uint64_t ttsp) {
     total_ns += length;
+    stopped_ns += length - std::min(length, ttsp);
     max_time_to_safepoint_ns = std::max(max_time_to_safepoint_ns, ttsp);
   }
 };
@@ -237,21 +277,28 @@ void fill_from_sweep(cycle_record& r, const heap::sweep_result& swept) {
   r.bytes_released = swept.bytes_released;
 }
 
-// After the sweep: next goals, pages back to the OS.
-void finish_cycle_accounting(cycle_record& r, heap::sweep_result& swept) {
-  heap::heap_counters& counters = heap::the_heap.counters();
-  std::uint64_t inuse =
-      static_cast<std::uint64_t>(counters.heap_inuse.load(std::memory_order_relaxed));
-  the_pacer.end_cycle({swept.live_bytes, inuse});
-  pacer::retain_targets retain = the_pacer.retain();
-  swept.bytes_released = heap::the_heap.pages().release_idle(inuse, retain.soft, retain.hard);
-  r.heap_inuse_after = inuse;
-  fill_from_sweep(r, swept);
+std::uint64_t total_allocated() {
+  return heap::the_heap.counters().total_alloc.load(std::memory_order_relaxed);
 }
 
 std::uint64_t heap_alloc_now() {
   return static_cast<std::uint64_t>(
       heap::the_heap.counters().heap_alloc.load(std::memory_order_relaxed));
+}
+
+// After the sweep: next goals, pages back to the OS. `allocated` is what
+// the mutators allocated during the cycle.
+void finish_cycle_accounting(cycle_record& r, heap::sweep_result& swept,
+                             std::uint64_t allocated) {
+  heap::heap_counters& counters = heap::the_heap.counters();
+  std::uint64_t inuse =
+      static_cast<std::uint64_t>(counters.heap_inuse.load(std::memory_order_relaxed));
+  std::uint64_t heap_alloc = heap_alloc_now();
+  the_pacer.end_cycle({swept.live_bytes, inuse, allocated, heap_alloc});
+  pacer::retain_targets retain = the_pacer.retain();
+  swept.bytes_released = heap::the_heap.pages().release_idle(inuse, retain.soft, retain.hard);
+  r.heap_inuse_after = inuse;
+  fill_from_sweep(r, swept);
 }
 
 // --- the stop-the-world cycle (gcstoptheworld=1) -----------------------------
@@ -275,7 +322,7 @@ void run_stop_the_world_cycle(cycle_record& r) {
   r.weak_cleared = clear_dead_weak_refs().cleared;
   phase.store(gc_phase::sweep, std::memory_order_relaxed);
   heap::sweep_result swept = heap::sweep_heap();
-  finish_cycle_accounting(r, swept);
+  finish_cycle_accounting(r, swept, 0);
   phase_clock end;
   std::uint64_t length = stop.end();
   the_pacer.end_pause(monotonic_ns(), length);
@@ -294,6 +341,7 @@ void run_stop_the_world_cycle(cycle_record& r) {
 void run_concurrent_cycle(cycle_record& r, bool verify) {
   pause_totals pauses;
   assist_cpu_ns.store(0, std::memory_order_relaxed);
+  std::uint64_t allocated_before = total_allocated();
   marker m(/*exclusive=*/false);
 
   // 1. Mark start.
@@ -309,7 +357,9 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   phase.store(gc_phase::mark, std::memory_order_relaxed);
   fill_from_roots(r, roots::enumerate_roots(nullptr, m));
   if (verify) verifier::record_snapshot();
-  pauses.add(mark_start_pause.end(), mark_start_pause.time_to_safepoint);
+  std::uint64_t mark_start_length = mark_start_pause.end();
+  pauses.add(mark_start_length, mark_start_pause.time_to_safepoint);
+  signal_progress();
   phase_clock mark_start;
   reach_point(test_hooks::cycle_point::marking_started);
 
@@ -345,18 +395,28 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   heap::begin_sweep();
   phase.store(gc_phase::sweep, std::memory_order_relaxed);
   phase_clock termination_end;
-  pauses.add(termination->end(), termination->time_to_safepoint);
+  std::uint64_t termination_length = termination->end();
+  pauses.add(termination_length, termination->time_to_safepoint);
+  signal_progress();
   reach_point(test_hooks::cycle_point::sweep_started);
 
   // 4. Concurrent sweep.
   heap::sweep_result swept = heap::finish_sweep();
-  finish_cycle_accounting(r, swept);
+  finish_cycle_accounting(r, swept, total_allocated() - allocated_before);
   phase_clock end;
-  the_pacer.end_pause(monotonic_ns(), end.wall - start.wall);
+  // The CPU limiter spaces limit-triggered cycles by the time the collector
+  // held every mutator: its pauses with the world stopped (the marker and
+  // sweeper ran beside the mutators; the time to reach the safepoints is the
+  // mutators' own, and on a loaded machine mostly the scheduler's).
+  the_pacer.end_pause(monotonic_ns(), pauses.stopped_ns);
 
-  r.sweep_termination_ns = mark_start.wall - start.wall;
-  r.mark_ns = mark_end.wall - mark_start.wall;
-  r.mark_termination_ns = termination_end.wall - mark_end.wall;
+  // The clock fields are the two pauses, stop request to restart, and the
+  // concurrent marking between them.
+  r.sweep_termination_ns = mark_start_length;
+  r.mark_termination_ns = termination_length;
+  r.mark_ns = termination_end.wall - start.wall > mark_start_length + termination_length
+                  ? termination_end.wall - start.wall - mark_start_length - termination_length
+                  : 0;
   r.sweep_termination_cpu_ns = mark_start.cpu - start.cpu;
   r.mark_background_cpu_ns = mark_end.cpu - mark_start.cpu;
   r.mark_assist_cpu_ns = assist_cpu_ns.load(std::memory_order_relaxed);
@@ -377,6 +437,7 @@ void run_cycle(std::uint64_t number, cycle_trigger trigger) {
   else run_concurrent_cycle(record, settings.verify);
   phase.store(gc_phase::off, std::memory_order_relaxed);
   goal_cycle_requested.store(false, std::memory_order_relaxed);
+  signal_progress();
   record.end_unix_ns = unix_ns();
   record_cycle(record);
   if (settings.gctrace > 0) print_gctrace(record, gc_cpu_fraction(), settings.gctrace);
@@ -469,21 +530,48 @@ void collect_and_wait(roots::thread_state*, cycle_trigger trigger) {
   });
 }
 
+// Pacing an allocating thread, by phase. "Far past the goal" is more than
+// 1/16 beyond it (beyond it at all when the memory limit sets the goal): there the thread stops adding to the heap until the cycle
+// moves on (the backstop: a mutator allocating faster than the collector
+// thread can collect, or a collector thread waiting for a CPU on a loaded
+// machine, would otherwise grow the heap without bound).
+//   off     at the trigger, request a cycle; far past the goal with the
+//           request not yet served, wait for the cycle to start;
+//   mark    past the goal, assist: pay for the allocation with marking work
+//           (256 objects per refill of up to 64 slots); far past it with no
+//           work to take (the marker holds it all), wait for marking to end;
+//   sweep   past the goal, help sweep, so that the next cycle can start;
+//           far past it with nothing left to sweep, wait for the cycle to
+//           complete.
 void pace_allocation(roots::thread_state*) {
   std::uint64_t alloc = heap_alloc_now();
+  std::uint64_t goal = the_pacer.heap_goal();
+  // Under a memory limit that sets the goal, the goal itself is the cap.
+  bool limit_bound = the_pacer.limit_goal() <= goal;
+  bool far_past_goal = alloc > (limit_bound ? goal : goal + goal / 16);
   gc_phase now = phase.load(std::memory_order_relaxed);
   if (now == gc_phase::mark) {
-    // Assist: an allocating thread past the goal pays for its allocation
-    // with marking work (256 objects per refill of up to 64 slots).
-    std::uint64_t goal = the_pacer.heap_goal();
     if (alloc > goal && barriers::marking.load(std::memory_order_relaxed)) {
       std::uint64_t cpu = thread_cpu_ns();
-      assist(256);
+      std::size_t scanned = assist(256);
       assist_cpu_ns.fetch_add(thread_cpu_ns() - cpu, std::memory_order_relaxed);
+      if (scanned == 0 && far_past_goal) {
+        request_work();
+        wait_for_progress();
+      }
     }
     return;
   }
-  if (now != gc_phase::off || goal_cycle_requested.load(std::memory_order_relaxed)) return;
+  if (now == gc_phase::sweep) {
+    // Nothing left to sweep: the collector thread is closing the cycle.
+    if (alloc > goal && !heap::sweep_some(16) && far_past_goal) wait_for_progress();
+    return;
+  }
+  if (now != gc_phase::off) return;
+  if (goal_cycle_requested.load(std::memory_order_relaxed)) {
+    if (far_past_goal) wait_for_progress();
+    return;
+  }
   bool due = environment_config().gcstoptheworld
                  ? the_pacer.should_start_cycle(alloc)
                  : the_pacer.should_trigger_concurrent_cycle(alloc);

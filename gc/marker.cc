@@ -16,7 +16,10 @@ using heap::type_descriptor;
 
 namespace {
 std::atomic<std::size_t> running_assists{0};
+std::atomic<bool> work_requested{false};
 }
+
+void request_work() { work_requested.store(true, std::memory_order_relaxed); }
 
 marker::~marker() { give_all_to_pool(); }
 
@@ -173,9 +176,13 @@ void marker::drain(bool share) {
     drain_while([&] {
       if (scanned_ < next_check) return true;
       next_check = scanned_ + share_interval;
-      // The pool ran dry while this stack holds plenty: let assists help.
-      if (the_work_pool.empty() && running_assists.load(std::memory_order_relaxed) > 0)
+      // The pool ran dry while assists want work: share.
+      if (the_work_pool.empty() &&
+          (running_assists.load(std::memory_order_relaxed) > 0 ||
+           work_requested.load(std::memory_order_relaxed))) {
+        work_requested.store(false, std::memory_order_relaxed);
         give_batch_to_pool();
+      }
       return true;
     });
   } while (take_from_pool());

@@ -95,6 +95,9 @@ class marker final : public tracer, public roots::root_visitor {
 std::size_t assist(std::size_t budget);
 // Number of threads inside assist() right now.
 std::size_t assists_running();
+// Asks the background marker to put work into the pool (an assist found
+// none).
+void request_work();
 
 // True if the object containing p (a managed address) is marked.
 bool is_marked(const void* p);

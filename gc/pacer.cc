@@ -22,14 +22,21 @@ void pacer::initialize(int gc_percent, std::int64_t memory_limit, clock_fn clock
   percent_.store(gc_percent, std::memory_order_relaxed);
   limit_.store(memory_limit, std::memory_order_relaxed);
   last_ = cycle_outcome{};
+  last_live_.store(0, std::memory_order_relaxed);
   last_end_ns_.store(0, std::memory_order_relaxed);
   last_pause_ns_.store(0, std::memory_order_relaxed);
+  cycle_allocation_ = 0;
   recompute();
 }
 
 void pacer::end_cycle(const cycle_outcome& outcome) {
   std::lock_guard guard(lock_);
   last_ = outcome;
+  last_live_.store(outcome.live_bytes, std::memory_order_relaxed);
+  // Half weight to the newest cycle: follows a change of allocation rate
+  // within a few cycles.
+  cycle_allocation_ = 0.5 * cycle_allocation_ +
+                      0.5 * static_cast<double>(outcome.allocated_during_cycle);
   recompute();
 }
 
@@ -56,6 +63,11 @@ std::int64_t pacer::set_memory_limit(std::int64_t bytes) {
 }
 
 bool pacer::cpu_limited() const {
+  // Only a cycle that left little runway under the limit goal (less than
+  // 10 %) announces a thrash; otherwise the next limit cycle is far off.
+  std::uint64_t live = last_live_.load(std::memory_order_relaxed);
+  std::uint64_t goal = limit_goal_.load(std::memory_order_relaxed);
+  if (goal != unlimited && live < goal - goal / 10) return false;
   std::uint64_t end = last_end_ns_.load(std::memory_order_relaxed);
   std::uint64_t pause = last_pause_ns_.load(std::memory_order_relaxed);
   return clock_() - end < pause;
@@ -72,20 +84,25 @@ pacer::retain_targets pacer::retain() const {
 }
 
 namespace {
-std::uint64_t trigger_for(std::uint64_t live, std::uint64_t goal) {
+std::uint64_t trigger_for(std::uint64_t live, std::uint64_t goal, double cycle_allocation) {
   if (goal >= unlimited / 2 || goal <= live) return goal;
-  return live + static_cast<std::uint64_t>(static_cast<double>(goal - live) *
-                                           pacer::trigger_fraction);
+  auto runway = static_cast<double>(goal - live);
+  double fraction_point = runway * pacer::trigger_fraction;
+  double allocation_point = runway - cycle_allocation;
+  double point = std::max(0.0, std::min(fraction_point, allocation_point));
+  return live + static_cast<std::uint64_t>(point);
 }
 }  // namespace
 
 void pacer::recompute() {
   compute_goals();
   std::uint64_t live = last_.live_bytes;
-  gogc_trigger_.store(trigger_for(live, gogc_goal_.load(std::memory_order_relaxed)),
-                      std::memory_order_relaxed);
-  limit_trigger_.store(trigger_for(live, limit_goal_.load(std::memory_order_relaxed)),
-                       std::memory_order_relaxed);
+  gogc_trigger_.store(
+      trigger_for(live, gogc_goal_.load(std::memory_order_relaxed), cycle_allocation_),
+      std::memory_order_relaxed);
+  limit_trigger_.store(
+      trigger_for(live, limit_goal_.load(std::memory_order_relaxed), cycle_allocation_),
+      std::memory_order_relaxed);
 }
 
 void pacer::compute_goals() {
@@ -106,7 +123,8 @@ void pacer::compute_goals() {
     return;
   }
   std::uint64_t headroom = static_cast<std::uint64_t>(limit / 20);
-  std::uint64_t overhead = last_.heap_inuse > live ? last_.heap_inuse - live : 0;
+  std::uint64_t allocated = std::max(live, last_.heap_alloc);
+  std::uint64_t overhead = last_.heap_inuse > allocated ? last_.heap_inuse - allocated : 0;
   std::uint64_t budget = static_cast<std::uint64_t>(limit);
   std::uint64_t goal = budget > headroom + overhead ? budget - headroom - overhead : 0;
   limit_goal_.store(std::max(goal, live), std::memory_order_relaxed);

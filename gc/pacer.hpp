@@ -5,30 +5,34 @@
 //   GOGC goal    live * (1 + gc_percent / 100), at least 4 MiB;
 //                infinite when gc_percent < 0 ("off")
 //   limit goal   memory_limit - headroom - overhead, at least live, where
-//                overhead = heap_inuse - live after the sweep (fragmentation
-//                and partly used spans: memory the heap holds beyond its
-//                objects) and headroom = memory_limit / 20 (metadata, cache
+//                overhead = heap_inuse - heap_alloc after the sweep
+//                (fragmentation and partly used spans: memory the heap holds
+//                beyond its objects) and headroom = memory_limit / 20 (metadata, cache
 //                reservations); infinite without a limit
 //
 // The stop-the-world collector (gcstoptheworld=1) starts a cycle when
 // heap_alloc (heap/heap.hpp) reaches the goal. The concurrent collector
 // starts earlier, at the trigger
 //
-//     trigger = live + trigger_fraction * (goal - live)
+//     trigger = min(live + trigger_fraction * (goal - live),
+//                   goal - expected allocation during a cycle),  >= live
 //
-// so that the mutators' allocation during marking (allocated black) uses
-// the rest of the runway, and allocating threads that pass the goal while the
-// cycle marks assist the marker (gc/marker.hpp). The fraction is fixed for
-// now; computing it from measured scan and allocation rates is left to the
-// pacer work (issue 4).
+// where the expected allocation is a moving average of what the mutators
+// allocated during the last cycles, from the cycle's start to the end of its
+// sweep (a cycle cannot start before the previous sweep ends). So the heap
+// reaches the goal about when the cycle ends. Allocating threads that pass
+// the goal while the cycle marks assist the marker, and help sweep while it
+// sweeps (gc/collector.cc). Computing the trigger from measured scan rates as
+// well is left to the pacer work (issue 4).
 //
 // The CPU limiter. A program whose live heap nears the memory limit would
-// collect back to back (thrash). So a cycle triggered by the *limit* goal
+// collect back to back (thrash). So when the last cycle left the live heap
+// within 10 % of the limit goal, a cycle triggered by the *limit* goal
 // starts only once the mutators have run, since the last cycle ended, at
-// least as long as that cycle's pause: the collector then takes at most about
-// half of the wall time, and beyond that the heap is allowed to grow past the
-// limit (the program degrades instead of stalling). Cycles due to the GOGC
-// goal are never throttled.
+// least as long as that cycle held them stopped: the collector then takes at
+// most about half of the wall time, and beyond that the heap is allowed to
+// grow past the limit (the program degrades instead of stalling). Cycles due
+// to the GOGC goal are never throttled, nor limit cycles with runway left.
 //
 // After each sweep, free pages go back to the OS until the memory the heap
 // keeps (in-use spans plus free unreleased pages) is within the goal + 10 %
@@ -54,6 +58,12 @@ inline constexpr std::uint64_t unlimited = UINT64_MAX;
 struct cycle_outcome {
   std::uint64_t live_bytes = 0;  // marked by the cycle
   std::uint64_t heap_inuse = 0;  // span bytes after its sweep
+  // Bytes the mutators allocated from the cycle's start to the end of its
+  // sweep (concurrent cycles; 0 for a stop-the-world one).
+  std::uint64_t allocated_during_cycle = 0;
+  // heap_alloc after the sweep: live plus what the mutators allocated while
+  // the cycle ran (equal to live_bytes for a stop-the-world cycle).
+  std::uint64_t heap_alloc = 0;
 };
 
 class pacer {
@@ -123,6 +133,8 @@ class pacer {
   std::atomic<std::uint64_t> limit_trigger_{unlimited};
   std::atomic<std::uint64_t> last_end_ns_{0};
   std::atomic<std::uint64_t> last_pause_ns_{0};
+  double cycle_allocation_ = 0;  // moving average, under lock_
+  std::atomic<std::uint64_t> last_live_{0};
 };
 
 extern pacer the_pacer;

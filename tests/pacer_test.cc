@@ -85,5 +85,38 @@ TEST(Pacer, RetainTargetsFollowTheGoalAndTheLimit) {
   EXPECT_LE(p.retain().soft, p.retain().hard);
 }
 
+TEST(Pacer, CpuLimiterLeavesLimitCyclesWithRunwayAlone) {
+  pacer p;
+  p.initialize(-1, 64 * static_cast<std::int64_t>(MiB), fake_clock);
+  // Live 16 MiB of a 58 MiB limit goal: the next limit cycle is far off, so
+  // a long last pause is no sign of thrashing.
+  p.end_cycle({16 * MiB, 18 * MiB});
+  p.end_pause(1'000'000'000, 40'000'000);
+  fake_now = 1'000'000'000 + 1'000'000;
+  EXPECT_FALSE(p.cpu_limited());
+  EXPECT_TRUE(p.should_start_cycle(p.heap_goal()));
+}
+
+TEST(Pacer, ConcurrentTriggerLeavesRoomForTheAllocationDuringACycle) {
+  pacer p;
+  p.initialize(100, none, fake_clock);
+  // Goal 200 MiB over a live 100: without measured allocation the trigger is
+  // 70 % into the runway.
+  p.end_cycle({100 * MiB, 110 * MiB, 0, 100 * MiB});
+  EXPECT_FALSE(p.should_trigger_concurrent_cycle(170 * MiB - 1));
+  EXPECT_TRUE(p.should_trigger_concurrent_cycle(170 * MiB));
+  // Cycles that saw 60 and then 80 MiB allocated while they ran: the moving
+  // average (half weight to the newest) is 0.5 * 30 + 0.5 * 80 = 55 MiB, so
+  // the trigger moves to 200 - 55 = 145 MiB.
+  p.end_cycle({100 * MiB, 110 * MiB, 60 * MiB, 100 * MiB});
+  p.end_cycle({100 * MiB, 110 * MiB, 80 * MiB, 100 * MiB});
+  EXPECT_FALSE(p.should_trigger_concurrent_cycle(145 * MiB - 1));
+  EXPECT_TRUE(p.should_trigger_concurrent_cycle(145 * MiB));
+  // Never below the live heap, however fast the mutators allocate.
+  p.end_cycle({100 * MiB, 110 * MiB, 1000 * MiB, 100 * MiB});
+  EXPECT_TRUE(p.should_trigger_concurrent_cycle(100 * MiB));
+  EXPECT_FALSE(p.should_trigger_concurrent_cycle(100 * MiB - 1));
+}
+
 }  // namespace
 }  // namespace tricolor::gc
