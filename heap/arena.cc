@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 
 namespace tricolor::heap {
 
@@ -23,8 +24,8 @@ void* reserve(std::size_t bytes) {
 }
 }  // namespace
 
-void reserve_arena() {
-  if (the_arena.base != nullptr) return;
+namespace {
+void reserve_once() {
   for (std::size_t bytes = preferred_reservation; bytes >= minimum_reservation;
        bytes /= 2) {
     std::size_t pages = bytes >> page_shift;
@@ -56,6 +57,14 @@ void reserve_arena() {
                "(tried %zu MiB down to %zu MiB)\n",
                preferred_reservation >> 20, minimum_reservation >> 20);
   std::abort();
+}
+}  // namespace
+
+// The first threads may allocate at the same moment: exactly one reserves,
+// the others wait for it (call_once synchronizes them with its writes).
+void reserve_arena() {
+  static std::once_flag reserved;
+  std::call_once(reserved, reserve_once);
 }
 
 }  // namespace tricolor::heap
