@@ -15,10 +15,11 @@
 // plain loads let the compiler keep a gc_ptr local in a register.
 //
 // Why not std::vector<gc_ptr<T>>: the vector's buffer lives in unmanaged
-// memory (malloc), which the collector does not scan. Hold objects from
+// memory (malloc), which the collector does not scan, and which its owner may
+// reallocate while the concurrent marker would read it. Hold objects from
 // unmanaged memory with gc_root<T> (a registered, named root), or use the
-// managed containers gc_array<T> / gc_vector<T>. A std::vector<gc_ptr<T>> that
-// is a member of a managed object is fine when that object's trace() visits it.
+// managed containers gc_array<T> / gc_vector<T> (the tracer refuses
+// std::vector members at compile time: gc/tracer.hpp).
 #pragma once
 
 #include <compare>

@@ -12,13 +12,19 @@
 //   * gc_ptr<T>                        (a strong edge),
 //   * any value with a trace() member  (an embedded struct, gc_vector<T>;
 //                                       weak_gc_ptr<T> traces as nothing),
-//   * a range or std::pair of the above (e.g. a std::vector<gc_ptr<T>>
-//     member; see gc_ptr.hpp for when such a member is safe).
+//   * a std::pair, std::array or built-in array of the above.
 //
-// The collector calls trace() on its own threads, possibly while mutators run:
-// trace() must only read the object's fields and visit them.
+// The collector calls trace() on its own threads while mutators run (the
+// marker scans objects concurrently): trace() must only read the object's
+// fields and visit them, and every gc_ptr it visits must lie inside the
+// managed object itself. A container that keeps its elements in a separate
+// buffer (std::vector, std::map, ...) is refused at compile time: its owner
+// may reallocate or free that buffer while the marker reads it. Use
+// gc_vector<T> / gc_array<T>, whose buffers are managed objects.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <ranges>
 #include <type_traits>
 #include <utility>
@@ -43,6 +49,10 @@ template <class A, class B>
 inline constexpr bool is_pair<std::pair<A, B>> = true;
 template <class T>
 inline constexpr bool always_false = false;
+template <class T>
+inline constexpr bool is_std_array = false;
+template <class T, std::size_t N>
+inline constexpr bool is_std_array<std::array<T, N>> = true;
 }  // namespace detail
 
 class tracer {
@@ -70,8 +80,13 @@ class tracer {
     } else if constexpr (detail::is_pair<T>) {
       trace_value(value.first);
       trace_value(value.second);
-    } else if constexpr (std::ranges::range<const T>) {
+    } else if constexpr (std::is_array_v<T> || detail::is_std_array<T>) {
       for (const auto& element : value) trace_value(element);
+    } else if constexpr (std::ranges::range<const T>) {
+      static_assert(detail::always_false<T>,
+                    "tricolor::tracer: this container keeps its elements outside "
+                    "the managed object, where the concurrent marker cannot read "
+                    "them safely; hold them in a gc_vector<T> or gc_array<T>");
     } else {
       static_assert(detail::always_false<T>,
                     "tricolor::tracer: this type holds no gc_ptr; do not pass it "
