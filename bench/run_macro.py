@@ -23,6 +23,11 @@ marked in the table and makes the exit code 1.
 
 The variant boehm_parallel is Boehm GC with GC_MARKERS set to the number of
 CPUs (bench/boehm_stats.hpp starts the parallel marker threads for it).
+
+The variant go (binary-trees only) is bench/go/binarytrees.go, built here with
+`go build` into BUILD_DIR/bench/binarytrees_go (Debian's golang-go, stdlib
+only; skipped with a message when `go` is not installed). Its pauses are each
+stop-the-world pause on its own, from GODEBUG=gctrace=1 (bench/go/gctrace.go).
 """
 
 import argparse
@@ -31,6 +36,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -48,13 +54,65 @@ VARIANTS = [
     ("boehm", "boehm", {}),
     ("boehm_parallel", "boehm", {"GC_MARKERS": str(os.cpu_count() or 1)}),
     ("shared_ptr", "shared_ptr", {}),
+    ("go", "go", {}),
 ]
+# (benchmark, variant) pairs that have no program.
+UNSUPPORTED = {("gcbench", "go")}
 ANCHORS = ["mimalloc", "boehm", "shared_ptr"]
 # GNU time measures the peak RSS of the benchmark alone. Without it, the
 # child's ru_maxrss from os.wait4 is used, which on Linux also counts this
 # Python process's RSS at the fork (about 20 MiB): a floor, not an error, for
 # the large runs.
 GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+# Go programs of bench/go: executable name -> source files (each file carries
+# `//go:build ignore`, so they are built only by name, in pairs like these).
+GO_PROGRAMS = {
+    "binarytrees_go": ["binarytrees.go", "gctrace.go"],
+    "pause_go": ["pause.go", "gctrace.go"],
+}
+
+
+def build_go(build_dir, names):
+    """Builds the named GO_PROGRAMS into BUILD_DIR/bench with `go build`
+    (GOPATH and GOCACHE in a temporary directory, GOPATH mode: the programs
+    use the standard library only). Returns the names built; prints one line
+    on stderr for each that could not be (or once, if `go` is missing)."""
+    go = shutil.which("go")
+    if go is None:
+        print("go not found: skipping the Go programs (apt-get install "
+              "golang-go)", file=sys.stderr)
+        return set()
+    source_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "go")
+    out_dir = os.path.abspath(os.path.join(build_dir, "bench"))
+    os.makedirs(out_dir, exist_ok=True)
+    built = set()
+    with tempfile.TemporaryDirectory(prefix="tricolor-go-") as tmp:
+        env = dict(os.environ, GOPATH=os.path.join(tmp, "path"),
+                   GOCACHE=os.path.join(tmp, "cache"), GO111MODULE="off",
+                   GOFLAGS="", CGO_ENABLED="0")
+        for name in names:
+            result = subprocess.run(
+                [go, "build", "-o", os.path.join(out_dir, name)]
+                + GO_PROGRAMS[name], cwd=source_dir, env=env,
+                capture_output=True, text=True)
+            if result.returncode == 0:
+                built.add(name)
+            else:
+                print("go build %s failed: %s" % (name, result.stderr.strip()),
+                      file=sys.stderr)
+    return built
+
+
+def go_version():
+    """`go version`'s third word (go1.19.8), or None."""
+    go = shutil.which("go")
+    if go is None:
+        return None
+    result = subprocess.run([go, "version"], capture_output=True, text=True)
+    words = result.stdout.split()
+    return words[2] if result.returncode == 0 and len(words) > 2 else None
 
 
 def binarytrees_expected(n):
@@ -235,7 +293,7 @@ def main():
     parser.add_argument("--only", default="",
                         help="comma list of benchmarks (binarytrees, gcbench), "
                              "variants (tricolor, mimalloc, malloc, boehm, "
-                             "boehm_parallel, shared_ptr) or executables "
+                             "boehm_parallel, shared_ptr, go) or executables "
                              "(gcbench_boehm)")
     parser.add_argument("--timeout", type=float, default=600,
                         help="seconds before a run is killed (default: 600)")
@@ -247,7 +305,8 @@ def main():
     rows = []
     for benchmark in BENCHMARKS:
         for variant, suffix, env in VARIANTS:
-            if not selected(only, benchmark, variant):
+            if (benchmark, variant) in UNSUPPORTED or \
+                    not selected(only, benchmark, variant):
                 continue
             path = os.path.join(args.build_dir, "bench",
                                 "%s_%s" % (benchmark, suffix))
@@ -256,6 +315,13 @@ def main():
                          "built": os.access(path, os.X_OK)})
     if not rows:
         parser.error("--only %s selects nothing" % args.only)
+    go_names = {"%s_go" % row["benchmark"] for row in rows
+                if row["variant"] == "go"}
+    if go_names:
+        go_built = build_go(args.build_dir, sorted(go_names))
+        for row in rows:
+            if row["variant"] == "go":  # never a stale binary of an earlier build
+                row["built"] = "%s_go" % row["benchmark"] in go_built
 
     for repeat in range(args.repeat):
         for row in rows:
@@ -284,10 +350,13 @@ def main():
     summarize(rows)
     now = datetime.datetime.now().astimezone()
     header = ("Measured %s on %s (%s, %d CPUs); binary-trees depth %d; "
-              "%d repeat(s): median wall and RSS, longest pause of all."
+              "%d repeat(s): median wall and RSS, longest pause of all.%s"
               % (now.strftime("%Y-%m-%d %H:%M %Z"), platform.node(),
                  platform.platform(), os.cpu_count() or 0, args.depth,
-                 args.repeat))
+                 args.repeat,
+                 " Go: %s (pauses from gctrace, each on its own)." % go_version()
+                 if any(r["variant"] == "go" and r["built"] for r in rows)
+                 else ""))
     print(markdown(rows, header))
 
     if args.json:
