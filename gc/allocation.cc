@@ -61,7 +61,8 @@ void* heap::allocate_slow(std::size_t bytes) {
   if (heap::finalizing_type() != nullptr) allocation_in_destructor();
   roots::thread_state* self = runtime_thread();
   safepoint();
-  gc::pace_allocation(self);
+  // A refill takes up to 64 slots.
+  gc::pace_allocation(self, bytes <= heap::max_small_size ? 64 * bytes : bytes);
   if (void* slot = try_allocate(self, bytes)) return slot;
   gc::collect_and_wait(self, gc::cycle_trigger::out_of_memory);
   if (void* slot = try_allocate(self, bytes)) return slot;

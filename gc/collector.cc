@@ -109,6 +109,10 @@ std::atomic<gc_phase> phase{gc_phase::off};
 std::atomic<bool> goal_cycle_requested{false};
 // CPU time of assists in the current cycle.
 std::atomic<std::uint64_t> assist_cpu_ns{0};
+// Objects to scan per byte allocated while marking (pace_allocation).
+std::atomic<double> assist_ratio{0};
+// Objects marked by the last cycle, for the next assist ratio.
+std::atomic<std::uint64_t> last_live_objects{0};
 
 // Requests and completions, between mutators and the collector thread.
 struct collector_control {
@@ -349,9 +353,20 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   phase.store(gc_phase::sweep_termination, std::memory_order_relaxed);
   pause mark_start_pause;
   flush_all_caches(/*relist=*/true);
-  roots::for_each_thread([](roots::thread_state& t) { t.barrier.count = 0; });
+  roots::for_each_thread([](roots::thread_state& t) {
+    t.barrier.count = 0;
+    t.assist_debt = 0;
+  });
   r.heap_start = heap_alloc_now();
   r.heap_goal = the_pacer.heap_goal();
+  {
+    std::uint64_t runway = r.heap_goal > r.heap_start ? r.heap_goal - r.heap_start : 0;
+    runway = std::max<std::uint64_t>(runway, std::uint64_t{1} << 20);
+    assist_ratio.store(static_cast<double>(last_live_objects.load(std::memory_order_relaxed)) /
+                           static_cast<double>(runway),
+                       std::memory_order_relaxed);
+  }
+  reset_background_credit();
   heap::the_heap.set_allocate_black(true);
   barriers::marking.store(true, std::memory_order_relaxed);
   phase.store(gc_phase::mark, std::memory_order_relaxed);
@@ -439,6 +454,7 @@ void run_cycle(std::uint64_t number, cycle_trigger trigger) {
   goal_cycle_requested.store(false, std::memory_order_relaxed);
   signal_progress();
   record.end_unix_ns = unix_ns();
+  last_live_objects.store(record.live_objects, std::memory_order_relaxed);
   record_cycle(record);
   if (settings.gctrace > 0) print_gctrace(record, gc_cpu_fraction(), settings.gctrace);
   if (settings.gcpacertrace) print_pacer_trace(record, the_pacer);
@@ -530,35 +546,46 @@ void collect_and_wait(roots::thread_state*, cycle_trigger trigger) {
   });
 }
 
-// Pacing an allocating thread, by phase. "Far past the goal" is more than
-// 1/16 beyond it (beyond it at all when the memory limit sets the goal): there the thread stops adding to the heap until the cycle
-// moves on (the backstop: a mutator allocating faster than the collector
-// thread can collect, or a collector thread waiting for a CPU on a loaded
-// machine, would otherwise grow the heap without bound).
-//   off     at the trigger, request a cycle; far past the goal with the
-//           request not yet served, wait for the cycle to start;
-//   mark    past the goal, assist: pay for the allocation with marking work
-//           (256 objects per refill of up to 64 slots); far past it with no
-//           work to take (the marker holds it all), wait for marking to end;
-//   sweep   past the goal, help sweep, so that the next cycle can start;
-//           far past it with nothing left to sweep, wait for the cycle to
-//           complete.
-void pace_allocation(roots::thread_state*) {
+// Pacing an allocating thread, by phase, each time it takes a new run of
+// slots (`bytes` is about what it is about to allocate).
+//
+//   off     at the trigger, request a cycle.
+//   mark    pay for the allocation with marking work (assists, as Go's
+//           gcAssistAlloc): the mark-start pause sets the assist ratio =
+//           objects the last cycle marked / bytes of runway left to the
+//           goal, so that marking ends before the heap reaches the goal if
+//           the mutators scan ratio objects per byte they allocate. The
+//           background marker's scanning is credit that allocating threads
+//           draw from first; what is left is the thread's debt, which it pays
+//           by scanning objects itself (assist()).
+//   sweep   past the goal, help sweep, so that the next cycle can start.
+//
+// The backstop: "far past the goal" is more than 1/16 beyond it (beyond it
+// at all when the memory limit sets the goal). A thread far past it that
+// cannot pay (no cycle started yet, no marking work to take, nothing left to
+// sweep) waits for the cycle to move on, instead of growing the heap without
+// bound (a mutator outrunning the collector, or a collector thread waiting
+// for a CPU on a loaded machine).
+void pace_allocation(roots::thread_state* self, std::size_t bytes) {
   std::uint64_t alloc = heap_alloc_now();
   std::uint64_t goal = the_pacer.heap_goal();
-  // Under a memory limit that sets the goal, the goal itself is the cap.
   bool limit_bound = the_pacer.limit_goal() <= goal;
   bool far_past_goal = alloc > (limit_bound ? goal : goal + goal / 16);
   gc_phase now = phase.load(std::memory_order_relaxed);
   if (now == gc_phase::mark) {
-    if (alloc > goal && barriers::marking.load(std::memory_order_relaxed)) {
+    if (!barriers::marking.load(std::memory_order_relaxed)) return;
+    self->assist_debt += static_cast<std::int64_t>(
+        static_cast<double>(bytes) * assist_ratio.load(std::memory_order_relaxed));
+    if (self->assist_debt > 0) self->assist_debt -= take_background_credit(self->assist_debt);
+    if (self->assist_debt > 0) {
       std::uint64_t cpu = thread_cpu_ns();
-      std::size_t scanned = assist(256);
+      self->assist_debt -= static_cast<std::int64_t>(
+          assist(static_cast<std::size_t>(self->assist_debt)));
       assist_cpu_ns.fetch_add(thread_cpu_ns() - cpu, std::memory_order_relaxed);
-      if (scanned == 0 && far_past_goal) {
-        request_work();
-        wait_for_progress();
-      }
+    }
+    if (far_past_goal && (self->assist_debt > 0 || alloc > goal + goal / 8)) {
+      request_work();
+      wait_for_progress();
     }
     return;
   }

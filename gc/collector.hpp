@@ -33,8 +33,9 @@ void request_cycle(cycle_trigger trigger);
 // safe thread, so it never delays the cycle's pauses.
 void collect_and_wait(roots::thread_state* self, cycle_trigger trigger);
 
-// Allocation slow path: starts a cycle when the heap reaches the trigger and,
-// while marking, makes a thread that allocates past the goal assist.
-void pace_allocation(roots::thread_state* self);
+// Allocation slow path, before the thread allocates about `bytes`: starts a
+// cycle when the heap reaches the trigger, makes the thread assist while the
+// cycle marks and help sweep while it sweeps (see collector.cc).
+void pace_allocation(roots::thread_state* self, std::size_t bytes);
 
 }  // namespace tricolor::gc

@@ -1,6 +1,7 @@
 // Marker; see marker.hpp for the color invariant.
 #include "gc/marker.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -19,7 +20,22 @@ std::atomic<std::size_t> running_assists{0};
 std::atomic<bool> work_requested{false};
 }
 
+std::atomic<std::int64_t> background_credit{0};
+
 void request_work() { work_requested.store(true, std::memory_order_relaxed); }
+
+std::int64_t take_background_credit(std::int64_t wanted) {
+  std::int64_t available = background_credit.load(std::memory_order_relaxed);
+  while (available > 0) {
+    std::int64_t taken = std::min(available, wanted);
+    if (background_credit.compare_exchange_weak(available, available - taken,
+                                                std::memory_order_relaxed))
+      return taken;
+  }
+  return 0;
+}
+
+void reset_background_credit() { background_credit.store(0, std::memory_order_relaxed); }
 
 marker::~marker() { give_all_to_pool(); }
 
@@ -36,12 +52,14 @@ void marker::shade(span* s, std::uint32_t index) {
 void marker::visit(const void* target) {
   // A traced gc_ptr points into an in-use span, so its page-table entry is
   // exact: one range check and one load, without find_span's stale-entry
-  // filtering (kept for the diagnostic below).
+  // filtering (kept for the diagnostic below). The acquire loads pair with
+  // the release stores that publish a span (page heap, take_span), so the
+  // span's fields read below are the ones its allocator wrote.
   std::size_t page = heap::page_index(target);
-  span* s = page < (heap::the_arena.frontier.load(std::memory_order_relaxed) >> heap::page_shift)
-                ? heap::the_arena.page_table[page].load(std::memory_order_relaxed)
+  span* s = page < (heap::the_arena.frontier.load(std::memory_order_acquire) >> heap::page_shift)
+                ? heap::the_arena.page_table[page].load(std::memory_order_acquire)
                 : nullptr;
-  if (s == nullptr || s->state.load(std::memory_order_relaxed) == heap::span_state::free)
+  if (s == nullptr || s->state.load(std::memory_order_acquire) == heap::span_state::free)
       [[unlikely]] {
     std::fprintf(stderr,
                  "tricolor: a traced gc_ptr holds %p, which is not a managed "
@@ -176,6 +194,7 @@ void marker::drain(bool share) {
     drain_while([&] {
       if (scanned_ < next_check) return true;
       next_check = scanned_ + share_interval;
+      background_credit.fetch_add(share_interval, std::memory_order_relaxed);
       // The pool ran dry while assists want work: share.
       if (the_work_pool.empty() &&
           (running_assists.load(std::memory_order_relaxed) > 0 ||
@@ -198,12 +217,12 @@ std::size_t marker::drain_some(std::size_t budget) {
 }
 
 std::size_t assist(std::size_t budget) {
+  // One marker per assisting thread, kept between assists for its stack
+  // segments; it holds no work between them.
+  thread_local marker helper(/*exclusive=*/false);
   running_assists.fetch_add(1, std::memory_order_relaxed);
-  std::size_t scanned;
-  {
-    marker helper(/*exclusive=*/false);
-    scanned = helper.drain_some(budget);
-  }  // ~marker puts what is left back into the pool
+  std::size_t scanned = helper.drain_some(budget);
+  helper.give_all_to_pool();
   running_assists.fetch_sub(1, std::memory_order_release);
   return scanned;
 }
@@ -221,11 +240,22 @@ bool is_marked(const void* p) {
 
 namespace tricolor::barriers {
 
-// Greying happens on the mutator that recorded the pointers; the grey objects
-// go to the pool for the background marker (its ~marker does that).
+// Greying happens on the mutator that recorded the pointers, straight into
+// work batches for the pool, where the background marker finds them.
 void shade_recorded(barrier_buffer& buffer) {
-  gc::marker shader(/*exclusive=*/false);
-  for (std::size_t i = 0; i < buffer.count; ++i) shader.shade_if_object(buffer.entries[i]);
+  gc::work_batch* batch = nullptr;
+  for (std::size_t i = 0; i < buffer.count; ++i) {
+    heap::object_ref ref;
+    if (!heap::find_object(buffer.entries[i], ref) || !ref.owner->try_mark(ref.index))
+      continue;
+    if (batch == nullptr) batch = gc::the_work_pool.empty_batch();
+    batch->items[batch->count++] = {heap::payload_of(ref.owner->slot_address(ref.index)), 0};
+    if (batch->count == gc::work_batch::capacity) {
+      gc::the_work_pool.put(batch);
+      batch = nullptr;
+    }
+  }
+  if (batch != nullptr) gc::the_work_pool.put(batch);
   buffer.count = 0;
 }
 

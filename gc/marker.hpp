@@ -98,6 +98,11 @@ std::size_t assists_running();
 // Asks the background marker to put work into the pool (an assist found
 // none).
 void request_work();
+// Background credit: objects the background marker scanned, which
+// allocating threads draw on before they assist. take returns how much of
+// `wanted` it took.
+std::int64_t take_background_credit(std::int64_t wanted);
+void reset_background_credit();
 
 // True if the object containing p (a managed address) is marked.
 bool is_marked(const void* p);

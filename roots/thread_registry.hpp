@@ -69,6 +69,7 @@ struct thread_state {
   pid_t tid = 0;
   std::string name;
   int blocking_depth = 0;
+  std::int64_t assist_debt = 0;  // objects this thread owes the marker (gc/collector.cc)
   thread_state* next = nullptr;
   thread_state* prev = nullptr;
 };

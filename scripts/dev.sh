@@ -5,9 +5,10 @@
 #   scripts/dev.sh demo       runs the demo with one gctrace line per cycle
 #   scripts/dev.sh test       runs the whole test suite (release build)
 #   scripts/dev.sh test-asan  runs it again under AddressSanitizer + UBSan
+#   scripts/dev.sh test-tsan  runs the multi-threaded tests under ThreadSanitizer
 #   scripts/dev.sh bench      runs the macro benchmarks against their anchors
 #
-# Build directories: build/ (release), build-asan/ (sanitizers).
+# Build directories: build/ (release), build-asan/, build-tsan/ (sanitizers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +60,31 @@ case "${1:-}" in
       meson test -C build-asan --print-errorlogs --num-processes 1 \
       --timeout-multiplier 3 ${TEST_ARGS:-}
     ;;
+  test-tsan)
+    # The tests in which threads race each other and the collector, under
+    # ThreadSanitizer. TSan slows them 5-15x, so the torture tests get a
+    # shorter run (TRICOLOR_TSAN_TORTURE_SECONDS / _SCALE override it). A
+    # report fails its test (halt_on_error, exit code 66); to see every report
+    # of a run instead: TSAN_OPTIONS=halt_on_error=0 scripts/dev.sh test-tsan.
+    # TRICOLOR_TORTURE_MIN_CYCLES is for torture_test, whose 200 cycles take
+    # minutes under TSan (its big heap marks at about 0.5 cycles per second).
+    install_missing
+    configure build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread \
+      -Db_lundef=false -Dbenchmarks=false
+    tsan_tests=(concurrent_torture concurrent_torture_verify torture collector
+                interleaving weak roots destructor gc_ptr array)
+    tsan_targets=()
+    for t in "${tsan_tests[@]}"; do
+      [ "$t" = concurrent_torture_verify ] || tsan_targets+=("tests/${t}_test")
+    done
+    ninja -C build-tsan "${tsan_targets[@]}"
+    TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}" \
+    TRICOLOR_TORTURE_SECONDS=${TRICOLOR_TSAN_TORTURE_SECONDS:-20} \
+    TRICOLOR_TORTURE_SCALE=${TRICOLOR_TSAN_TORTURE_SCALE:-0.2} \
+    TRICOLOR_TORTURE_MIN_CYCLES=${TRICOLOR_TSAN_TORTURE_MIN_CYCLES:-10} \
+      meson test -C build-tsan --no-rebuild --print-errorlogs --num-processes 1 \
+      --timeout-multiplier 3 ${TEST_ARGS:-} "${tsan_tests[@]}"
+    ;;
   bench)
     install_missing
     configure build
@@ -66,7 +92,7 @@ case "${1:-}" in
     python3 bench/run_macro.py --build build "${@:2}"
     ;;
   *)
-    sed -n '2,11p' "$0"
+    sed -n '2,12p' "$0"
     exit 2
     ;;
 esac
