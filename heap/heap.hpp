@@ -78,12 +78,6 @@ class managed_heap {
   // Moves every registered span into `out` and empties the registry
   // (begin_sweep, world stopped).
   void take_all_spans(std::vector<span*>& out);
-  // Calls f(span*) for every registered span (world stopped).
-  template <class F>
-  void for_each_span(F&& f) {
-    std::lock_guard guard(all_spans_lock_);
-    for (span* s : all_spans_) f(s);
-  }
 
   // Sweep support (heap/sweeper.cc).
   void clear_partial_lists();

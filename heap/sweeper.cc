@@ -3,6 +3,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <vector>
@@ -50,7 +51,25 @@ void run_destructors(span* s, std::uint32_t w, std::uint64_t dead) {
   tls_thread_cache = cache;
 }
 
-void sweep_span(span* s, sweep_queue& q) {
+// What a batch of spans swept by one thread adds to the queue's totals,
+// published once per batch (the counters are shared with every sweeper and
+// heap_alloc with every allocating thread).
+struct batch_totals {
+  std::uint64_t spans_freed = 0, objects_freed = 0, bytes_freed = 0,
+                live_objects = 0, live_bytes = 0;
+
+  void publish(sweep_queue& q) const {
+    the_heap.counters().heap_alloc.fetch_sub(static_cast<std::int64_t>(bytes_freed),
+                                             std::memory_order_relaxed);
+    q.spans_freed.fetch_add(spans_freed, std::memory_order_relaxed);
+    q.objects_freed.fetch_add(objects_freed, std::memory_order_relaxed);
+    q.bytes_freed.fetch_add(bytes_freed, std::memory_order_relaxed);
+    q.live_objects.fetch_add(live_objects, std::memory_order_relaxed);
+    q.live_bytes.fetch_add(live_bytes, std::memory_order_relaxed);
+  }
+};
+
+void sweep_span(span* s, batch_totals& totals) {
   managed_heap& h = the_heap;
   bool finalizers = s->has_finalizers.load(std::memory_order_relaxed);
   std::uint64_t live = 0;
@@ -68,14 +87,12 @@ void sweep_span(span* s, sweep_queue& q) {
   std::uint64_t slot_bytes = s->state.load(std::memory_order_relaxed) == span_state::large
                                  ? s->bytes()
                                  : s->slot_size;
-  h.counters().heap_alloc.fetch_sub(static_cast<std::int64_t>(dead_count * slot_bytes),
-                                    std::memory_order_relaxed);
-  q.objects_freed.fetch_add(dead_count, std::memory_order_relaxed);
-  q.bytes_freed.fetch_add(dead_count * slot_bytes, std::memory_order_relaxed);
-  q.live_objects.fetch_add(live, std::memory_order_relaxed);
-  q.live_bytes.fetch_add(live * slot_bytes, std::memory_order_relaxed);
+  totals.objects_freed += dead_count;
+  totals.bytes_freed += dead_count * slot_bytes;
+  totals.live_objects += live;
+  totals.live_bytes += live * slot_bytes;
   if (live == 0) {
-    q.spans_freed.fetch_add(1, std::memory_order_relaxed);
+    totals.spans_freed++;
     h.free_span(s);
     return;
   }
@@ -99,13 +116,15 @@ void begin_sweep() {
 bool sweep_some(std::size_t spans) {
   sweep_queue& q = queue();
   std::size_t total = q.spans.size();
-  for (std::size_t done = 0; done < spans; ++done) {
-    if (q.next_claim.load(std::memory_order_relaxed) >= total) return done > 0;
-    std::size_t claim = q.next_claim.fetch_add(1, std::memory_order_relaxed);
-    if (claim >= total) return done > 0;
-    sweep_span(q.spans[claim], q);
-    q.swept.fetch_add(1, std::memory_order_release);
-  }
+  if (q.next_claim.load(std::memory_order_relaxed) >= total) return false;
+  // Claim up to `spans` at once: one atomic for the batch.
+  std::size_t first = q.next_claim.fetch_add(spans, std::memory_order_relaxed);
+  if (first >= total) return false;
+  std::size_t end = std::min(total, first + spans);
+  batch_totals totals;
+  for (std::size_t i = first; i < end; ++i) sweep_span(q.spans[i], totals);
+  totals.publish(q);
+  q.swept.fetch_add(end - first, std::memory_order_release);
   return true;
 }
 

@@ -17,11 +17,16 @@
 //   * When a cursor takes a word, it sets those slots' allocation bits at
 //     once, so no other cursor can take them; free_bits are "allocated to the
 //     cache but not yet to an object".
-//   * Before the collector marks, every cache is flushed (flush_thread_cache):
-//     the unused free_bits are cleared from the allocation bitmap again, so
-//     during marking and sweeping the allocation bits are exact: a slot is
-//     allocated iff its bit is set. Conservative root scanning relies on this
-//     to reject pointers to free slots.
+//   * In the mark-start pause every cache is flushed (managed_heap::
+//     flush_cache): the unused free_bits are cleared from the allocation
+//     bitmap again, so the root snapshot sees exact allocation bits: a slot
+//     is allocated iff its bit is set. Conservative root scanning relies on
+//     this to reject pointers to free slots.
+//   * While the collector marks, a cursor that takes a word also sets its
+//     slots' mark bits (allocate-black), so a slot reserved but not yet
+//     allocated is already marked and a marker never scans it; the
+//     mark-termination pause flushes the caches again (clearing both bits of
+//     the unused slots) before the sweep reads the bitmaps.
 //   * Only the owning thread touches its cache, except the collector while the
 //     world is stopped.
 #pragma once

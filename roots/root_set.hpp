@@ -50,8 +50,9 @@ struct root_scan_totals {
   std::uint64_t threads = 0;
 };
 
-// Visits every root. The world must be stopped by `self`, whose own stack is
-// scanned from this call's frame upwards.
+// Visits every root. The world must be stopped, by `self` (whose own stack is
+// scanned from this call's frame upwards) or, with self == nullptr, by a
+// thread that is not registered (the collector thread).
 root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor);
 
 // Parts of the root set, used by enumerate_roots (roots/data_segments.cc,
