@@ -1013,7 +1013,14 @@ TEST_F(Interleaving, AllocationWhileSweepIsPending) {
   gc_root<node> keeper(nullptr, "interleaving.keeper");
   gc_root<node_array> large(nullptr, "interleaving.large");
   weak_gc_ptr<node> w_garbage;
-  isolated([&] { w_garbage = make_gc<node>(&garbage_destroyed, id + length); });
+  // Made by a thread that exits at once: no stale copy of its address can
+  // stay in this thread's stack or registers (a conservative root would keep
+  // it, and the checks below expect it collected by this very cycle).
+  std::thread maker([&] { w_garbage = make_gc<node>(&garbage_destroyed, id + length); });
+  {
+    tricolor::blocking_scope blocking;
+    maker.join();
+  }
 
   {
     held_cycle cycle(cycle_point::sweep_started);
