@@ -17,10 +17,12 @@
 //         *slot = value
 //
 // combined with:
-//   (a) one snapshot of every root at the start of marking, in the
-//       mark-start pause: all thread stacks, registers and TLS blocks
-//       (conservatively), the data segments of all loaded modules
-//       (conservatively) and every gc_root handle (precisely);
+//   (a) one snapshot of every root at the start of marking: in the
+//       mark-start pause, all thread stacks, registers and TLS blocks and
+//       the data segments of all loaded modules (conservatively); right
+//       after it, concurrently, every gc_root handle (precisely), whose
+//       target writes and destruction shade the old target while marking,
+//       so the handles' values at the snapshot are the ones shaded;
 //   (b) allocation black: objects allocated while marking are marked at
 //       birth and never scanned (heap/heap.hpp);
 //   (c) weak_gc_ptr::lock() shades what it returns while marking

@@ -45,6 +45,7 @@ span* managed_heap::take_span(std::size_t cls) {
   }
   span* s = pages_.allocate(size_class_pages[cls]);
   if (s == nullptr) return nullptr;
+  fault_in_while_safe(s->start, s->bytes());
   s->size_class = static_cast<std::uint32_t>(cls);
   s->slot_size = size_class_bytes[cls];
   s->slot_count = static_cast<std::uint32_t>(s->bytes() / s->slot_size);
@@ -99,6 +100,7 @@ void* managed_heap::allocate_large(std::size_t bytes) {
   if (npages > UINT32_MAX) return nullptr;
   span* s = pages_.allocate(static_cast<std::uint32_t>(npages));
   if (s == nullptr) return nullptr;
+  fault_in_while_safe(s->start, s->bytes());
   s->size_class = 0;
   s->slot_size = static_cast<std::uint32_t>(std::min<std::size_t>(s->bytes(), UINT32_MAX));
   s->slot_count = 1;

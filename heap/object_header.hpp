@@ -15,13 +15,17 @@
 // allocation bits live in side bitmaps of the span (heap/span.hpp).
 //
 // Invariants:
-//   * A slot handed out by the allocator is zeroed, so a header of nullptr
-//     means "under construction": the constructor of T has not returned yet.
-//     The marker scans such an object conservatively (every word is a
-//     candidate pointer) because its gc_ptr members may already hold the only
-//     reference to objects allocated by the constructor, while precise
-//     tracing of a half-built object could read unconstructed members.
-//     Zeroed memory makes that conservative scan exact for gc_ptr fields.
+//   * make_gc stores a header of nullptr before it runs the constructor:
+//     nullptr means "under construction", the constructor of T has not
+//     returned yet. The marker scans such an object conservatively (every
+//     word is a candidate pointer) because its gc_ptr members may already
+//     hold the only reference to objects allocated by the constructor, while
+//     precise tracing of a half-built object could read unconstructed
+//     members. Slots are not zeroed (a recycled slot keeps its previous
+//     bytes until the constructor overwrites them), so that scan may also
+//     find stale words: they can only keep garbage alive until the next
+//     cycle, never free anything (a word pointing to a free slot is
+//     rejected by the allocation bits).
 //   * The header is published with a release store after construction; the
 //     collector reads it with an acquire load (it may run on another thread).
 //   * A type_descriptor never changes and lives in static storage.

@@ -2,15 +2,26 @@
 //
 // Nodes live in one doubly linked list under a mutex. Creating, copying and
 // destroying a gc_root takes the mutex; reading and writing its target does
-// not (an atomic word). The collector walks the list with the world stopped
-// and the mutex held, so a node cannot be unlinked while it is visited, even
-// by a thread that is not registered with the collector.
+// not (an atomic word). The collector walks the list with the mutex held, so
+// a node cannot be unlinked while it is visited, even by a thread that is not
+// registered with the collector.
+//
+// Handles are scanned after the mark-start pause, concurrently with the
+// mutators (a program may hold thousands of them: scanning them in the pause
+// would make the pause grow with the heap). That is sound under the SATB
+// barrier's rule (barriers/write_barrier.hpp): while marking, a handle's
+// overwritten target and the target of a handle being destroyed are shaded,
+// so each handle's value at the snapshot is either still there when the
+// collector visits it or was shaded when it left. A handle created during
+// marking holds an object the program could reach, hence one of the
+// snapshot or one allocated black.
 
 #include <atomic>
 #include <mutex>
 #include <new>
 #include <string>
 
+#include "barriers/write_barrier.hpp"
 #include "gc/gc_root.hpp"
 #include "roots/root_set.hpp"
 
@@ -60,6 +71,10 @@ root_node* copy_root(const root_node* other) {
 
 void unregister_root(root_node* node) {
   handle_registry& r = handles();
+  if (barriers::marking.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (void* target = node->target.load(std::memory_order_relaxed))
+      barriers::record_for_shading(target);
+  }
   {
     std::lock_guard guard(r.lock);
     if (node->prev) node->prev->next = node->next;
@@ -74,7 +89,9 @@ void* root_target(const root_node* node) noexcept {
 }
 
 void set_root_target(root_node* node, void* target) noexcept {
-  node->target.store(target, std::memory_order_relaxed);
+  void* old = node->target.exchange(target, std::memory_order_relaxed);
+  if (old != nullptr && barriers::marking.load(std::memory_order_relaxed)) [[unlikely]]
+    barriers::record_for_shading(old);
 }
 
 const char* root_name(const root_node* node) noexcept { return node->name.c_str(); }

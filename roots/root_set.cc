@@ -41,7 +41,8 @@ std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
 }
 }  // namespace
 
-root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor) {
+root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor,
+                                 bool handles) {
   root_scan_totals totals;
   totals.globals_bytes = visit_data_segments(visitor);
   register_snapshot own;
@@ -50,7 +51,7 @@ root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor) {
     totals.stacks_bytes += visit_thread(t, &t == self ? own : t.saved, visitor);
     totals.threads++;
   });
-  totals.handles = visit_handles(visitor);
+  if (handles) totals.handles = visit_handles(visitor);
   return totals;
 }
 

@@ -53,7 +53,10 @@ struct root_scan_totals {
 // Visits every root. The world must be stopped, by `self` (whose own stack is
 // scanned from this call's frame upwards) or, with self == nullptr, by a
 // thread that is not registered (the collector thread).
-root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor);
+// Without `handles`, gc_root handles are left out (the concurrent collector
+// visits them after the pause with visit_handles).
+root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor,
+                                 bool handles = true);
 
 // Parts of the root set, used by enumerate_roots (roots/data_segments.cc,
 // roots/handles.cc).

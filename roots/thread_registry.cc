@@ -227,3 +227,25 @@ void leave_blocking() {
 }
 
 }  // namespace tricolor::roots
+
+namespace tricolor::heap {
+
+void fault_in_while_safe(char* start, std::size_t bytes) {
+  roots::thread_state* self = roots::tls_thread_state;
+  bool go_safe = self != nullptr && self->blocking_depth == 0;
+  if (go_safe) {
+    roots::register_snapshot registers;
+    roots::capture_registers(registers);
+    roots::become_safe(self, registers);
+  }
+  // Writing back the byte read: the run holds no object, and a write (not a
+  // read, which would map the shared zero page) is what allocates the page.
+  constexpr std::size_t os_page = 4096;
+  for (std::size_t offset = 0; offset < bytes; offset += os_page) {
+    volatile char* p = start + offset;
+    *p = *p;
+  }
+  if (go_safe) roots::become_running(self);
+}
+
+}  // namespace tricolor::heap

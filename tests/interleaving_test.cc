@@ -33,6 +33,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -322,6 +323,46 @@ TEST_F(Interleaving, LastHeapReferenceDeletedWhileOnTheStack) {
   EXPECT_FALSE(alive(wx)) << "X, dropped from the stack, was not collected";
   EXPECT_EQ(destroyed.load(), 2);
   EXPECT_TRUE(isolated([&] { return is_node(a.get(), id); }));
+}
+
+// The same through gc_root handles, which the collector visits after the
+// mark-start pause (concurrently): at marking_started it has not visited
+// them yet. X is held only by handle `r`; the test takes X into a local and
+// then empties the handle (reset) or destroys it. Only the handles' own
+// barrier (roots/handles.cc) can save X.
+[[gnu::noinline]] void empty_handle_keep_local(held_cycle& cycle,
+                                               std::unique_ptr<gc_root<node>>& r,
+                                               bool destroy, std::uint64_t id,
+                                               const std::atomic<int>& destroyed) {
+  gc_ptr<node> x = r->get();
+  if (destroy) r.reset();
+  else r->reset();
+  cycle.finish();
+  churn();
+  EXPECT_EQ(destroyed.load(), 0) << (destroy ? "destroying" : "emptying")
+                                 << " a gc_root while marking did not shade its target";
+  if (destroyed.load() == 0) {
+    EXPECT_TRUE(is_node(x, id));
+    EXPECT_TRUE(is_node(x->child, id + 1));
+  }
+  keep(x);
+}
+
+TEST_F(Interleaving, HandleEmptiedOrDestroyedBeforeTheCollectorVisitsIt) {
+  for (bool destroy : {false, true}) {
+    std::atomic<int>& destroyed = fresh_counter();
+    const std::uint64_t id = fresh_ids(2);
+    auto r = std::make_unique<gc_root<node>>(nullptr, "interleaving.handle");
+    isolated([&] {
+      gc_ptr<node> x = make_gc<node>(&destroyed, id);
+      x->child = make_gc<node>(&destroyed, id + 1);
+      *r = x;
+    });
+    {
+      held_cycle cycle(cycle_point::marking_started);
+      empty_handle_keep_local(cycle, r, destroy, id, destroyed);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
