@@ -19,6 +19,12 @@ void managed_heap::register_span(span* s) {
   all_spans_.push_back(s);
 }
 
+void managed_heap::register_spans(span* const* spans, std::size_t count) {
+  if (count == 0) return;
+  std::lock_guard guard(all_spans_lock_);
+  all_spans_.insert(all_spans_.end(), spans, spans + count);
+}
+
 void managed_heap::take_all_spans(std::vector<span*>& out) {
   std::lock_guard guard(all_spans_lock_);
   out.swap(all_spans_);

@@ -75,6 +75,7 @@ class managed_heap {
 
   // The registry of spans holding objects (small or large).
   void register_span(span* s);
+  void register_spans(span* const* spans, std::size_t count);  // one lock
   // Moves every registered span into `out` and empties the registry
   // (begin_sweep, world stopped).
   void take_all_spans(std::vector<span*>& out);

@@ -69,7 +69,8 @@ struct batch_totals {
   }
 };
 
-void sweep_span(span* s, batch_totals& totals) {
+// Returns true if the span still holds objects (the caller registers it).
+bool sweep_span(span* s, batch_totals& totals) {
   managed_heap& h = the_heap;
   bool finalizers = s->has_finalizers.load(std::memory_order_relaxed);
   std::uint64_t live = 0;
@@ -94,10 +95,10 @@ void sweep_span(span* s, batch_totals& totals) {
   if (live == 0) {
     totals.spans_freed++;
     h.free_span(s);
-    return;
+    return false;
   }
-  h.register_span(s);
   if (live < s->slot_count) h.push_partial(s);
+  return true;
 }
 }  // namespace
 
@@ -122,7 +123,17 @@ bool sweep_some(std::size_t spans) {
   if (first >= total) return false;
   std::size_t end = std::min(total, first + spans);
   batch_totals totals;
-  for (std::size_t i = first; i < end; ++i) sweep_span(q.spans[i], totals);
+  constexpr std::size_t register_batch = 64;
+  span* survivors[register_batch];
+  std::size_t kept = 0;
+  for (std::size_t i = first; i < end; ++i) {
+    if (sweep_span(q.spans[i], totals)) survivors[kept++] = q.spans[i];
+    if (kept == register_batch) {
+      the_heap.register_spans(survivors, kept);
+      kept = 0;
+    }
+  }
+  the_heap.register_spans(survivors, kept);
   totals.publish(q);
   q.swept.fetch_add(end - first, std::memory_order_release);
   return true;
