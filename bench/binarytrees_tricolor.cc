@@ -20,6 +20,7 @@ struct gc_tree {
   }
   static void release(ptr& tree) { tree = nullptr; }
   static void phase_end() { bench::tricolor_pauses.sample(); }
+  static void poll() { tricolor::safepoint(); }
 };
 
 }  // namespace

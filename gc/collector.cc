@@ -23,13 +23,14 @@
 //     its registers and stack pointer recorded). Flush every thread cache
 //     (allocation bits become exact: conservative scanning relies on it).
 //     Empty the barrier buffers (stale). Turn on the write barrier and
-//     allocate-black. Shade the root snapshot: every word of the data
+//     allocate-black. Copy the root snapshot: every word of the data
 //     segments, of each thread's stack from its recorded stack pointer up,
-//     its callee-saved registers and TLS blocks, that points into an
-//     allocated object. Restart the world. The gc_root handles are visited
+//     its callee-saved registers and TLS blocks (gc/root_snapshot.hpp).
+//     Restart the world, then shade the copied words that point into
+//     allocated objects. The gc_root handles are visited
 //     right after, concurrently (roots/handles.cc: their writes are
 //     barriered, so their snapshot survives). Cost: threads x size classes
-//     for the flush, plus stacks and data segments.
+//     for the flush, plus a copy of stacks and data segments.
 //
 //  2. Concurrent mark. The collector thread drains grey objects (gc/marker)
 //     while mutators run. Mutators' stores shade the pointers they overwrite
@@ -92,6 +93,7 @@
 #include "gc/gctrace.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
+#include "gc/root_snapshot.hpp"
 #include "gc/stats.hpp"
 #include "gc/test_hooks.hpp"
 #include "gc/verifier.hpp"
@@ -376,12 +378,16 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   heap::the_heap.set_allocate_black(true);
   barriers::marking.store(true, std::memory_order_relaxed);
   phase.store(gc_phase::mark, std::memory_order_relaxed);
-  fill_from_roots(r, roots::enumerate_roots(nullptr, m, /*handles=*/false));
+  static root_snapshot snapshot;  // only the collector thread uses it
+  fill_from_roots(r, roots::enumerate_roots(nullptr, snapshot, /*handles=*/false));
   if (verify) verifier::record_snapshot();
   std::uint64_t mark_start_length = mark_start_pause.end();
   pauses.add(mark_start_length, mark_start_pause.time_to_safepoint);
   signal_progress();
   phase_clock mark_start;
+  // The snapshot's words, judged now that the world runs (root_snapshot.hpp),
+  // before the marker can conclude anything.
+  snapshot.scan(m);
   reach_point(test_hooks::cycle_point::marking_started);
   // gc_root handles, with the world running (roots/handles.cc says why that
   // is sound).
