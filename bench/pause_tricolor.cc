@@ -592,6 +592,14 @@ class pause_collector {
     return per_pause() ? pause_ns_ : cycle_pause_ns_;
   }
   const std::vector<std::uint64_t>& ttsp() const { return ttsp_ns_; }
+  // Each pause without its time to safepoint: how long the world stayed
+  // stopped once every thread was.
+  std::vector<std::uint64_t> stopped() const {
+    std::vector<std::uint64_t> out(pause_ns_.size());
+    for (std::size_t i = 0; i < out.size(); ++i)
+      out[i] = pause_ns_[i] - std::min(pause_ns_[i], ttsp_ns_[i]);
+    return out;
+  }
   std::uint64_t unseen() const { return per_pause() ? unseen_pauses_ : unseen_cycles_; }
 
  private:
@@ -768,6 +776,7 @@ int main(int argc, char** argv) {
   for (auto& c : shared->counters) broken += c.broken;
   summary pause = summarize(pauses.pauses());
   summary ttsp = pauses.per_pause() ? summarize(pauses.ttsp()) : summary{};
+  summary stopped = pauses.per_pause() ? summarize(pauses.stopped()) : summary{};
   double live_mib = static_cast<double>(shared->heap.nominal_bytes()) / 1048576.0;
   double heap_live_mib = static_cast<double>(built.live_bytes) / 1048576.0;
   double rss_mib = static_cast<double>(peak_rss_kib()) / 1024.0;
@@ -781,6 +790,7 @@ int main(int argc, char** argv) {
       "pause_tricolor: mode=%s threads=%u live=%.0fMiB heap_live=%.0fMiB "
       "seconds=%.1f cycles=%" PRIu64 " pauses=%zu unseen=%" PRIu64 " source=%s "
       "pause_us max=%s p99=%s p50=%s ttsp_us max=%s p99=%s p50=%s "
+      "stopped_us max=%s p99=%s p50=%s "
       "peak_rss=%.0fMiB allocs=%.3gM/s alloc=%.0fMiB/s build=%.1fs warmup=%.1fs "
       "verify=%s\n",
       mode, opts.threads, live_mib, heap_live_mib, window_s, pauses.cycles(),
@@ -788,20 +798,21 @@ int main(int argc, char** argv) {
       fmt_us(pause, &summary::max_us).c_str(), fmt_us(pause, &summary::p99_us).c_str(),
       fmt_us(pause, &summary::p50_us).c_str(), fmt_us(ttsp, &summary::max_us).c_str(),
       fmt_us(ttsp, &summary::p99_us).c_str(), fmt_us(ttsp, &summary::p50_us).c_str(),
-      rss_mib, allocs_per_s / 1e6, alloc_mib_per_s, build_s, warmup_s, verified);
+      fmt_us(stopped, &summary::max_us).c_str(), fmt_us(stopped, &summary::p99_us).c_str(),
+      fmt_us(stopped, &summary::p50_us).c_str(), rss_mib, allocs_per_s / 1e6, alloc_mib_per_s, build_s, warmup_s, verified);
   if (opts.json) {
     std::printf(
         "{\"benchmark\": \"pause\", \"impl\": \"tricolor\", \"mode\": \"%s\", "
         "\"threads\": %u, \"live_mib\": %.1f, \"heap_live_mib\": %.1f, "
         "\"seconds\": %.3f, \"cycles\": %" PRIu64 ", \"pauses\": %zu, "
         "\"unseen_pauses\": %" PRIu64 ", \"pause_source\": \"%s\", "
-        "\"pause_us\": %s, \"ttsp_us\": %s, \"peak_rss_mib\": %.1f, "
+        "\"pause_us\": %s, \"ttsp_us\": %s, \"stopped_us\": %s, \"peak_rss_mib\": %.1f, "
         "\"allocs_per_s\": %.0f, \"alloc_mib_per_s\": %.1f, \"build_s\": %.2f, "
         "\"warmup_s\": %.2f, "
         "\"gc_cpu_fraction\": %.4f, \"verify\": \"%s\"}\n",
         mode, opts.threads, live_mib, heap_live_mib, window_s, pauses.cycles(),
         pauses.pauses().size(), pauses.unseen(), source, json_us(pause).c_str(),
-        json_us(ttsp).c_str(), rss_mib, allocs_per_s, alloc_mib_per_s, build_s,
+        json_us(ttsp).c_str(), json_us(stopped).c_str(), rss_mib, allocs_per_s, alloc_mib_per_s, build_s,
         warmup_s, last.gc_cpu_fraction, verified);
   }
   std::fflush(stdout);
