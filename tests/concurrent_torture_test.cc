@@ -279,23 +279,6 @@ extern "C" void on_fatal_signal(int signal_number) {
   raise(signal_number);
 }
 
-class fatal_signal_reporter {
- public:
-  fatal_signal_reporter() {
-    struct sigaction action {};
-    action.sa_handler = on_fatal_signal;
-    sigemptyset(&action.sa_mask);
-    for (int i = 0; i < 3; ++i) sigaction(signals_[i], &action, &previous_[i]);
-  }
-  ~fatal_signal_reporter() {
-    for (int i = 0; i < 3; ++i) sigaction(signals_[i], &previous_[i], nullptr);
-  }
-
- private:
-  const int signals_[3] = {SIGSEGV, SIGBUS, SIGABRT};
-  struct sigaction previous_[3];
-};
-
 // ---------------------------------------------------------------------------
 // Shared state.
 
@@ -1118,7 +1101,7 @@ TEST(ConcurrentTorture, EightMutatorsShareOneGraphWhileCyclesRun) {
                " TRICOLOR_TORTURE_SECONDS(effective)=" + std::to_string(seconds) +
                " TRICOLOR_TORTURE_SCALE=" + std::to_string(scale));
 
-  fatal_signal_reporter reporter;
+  tricolor_test::fatal_signal_reporter reporter(on_fatal_signal);
   activity_thread = creator_main;
   const int previous_percent = tricolor::set_gc_percent(25);
   tricolor_test::collect_clean();

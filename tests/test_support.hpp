@@ -25,6 +25,8 @@
 // nothing of X either.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -155,5 +157,27 @@ inline double env_scale(const char* name) {
   if (end == value || *end != '\0' || !(scale > 0) || scale > 1000) return 1.0;
   return scale;
 }
+
+// Installs `handler` for SIGSEGV, SIGBUS and SIGABRT for the lifetime of the
+// object (the torture tests say which object and thread were involved before
+// the process dies), and restores the previous handlers.
+class fatal_signal_reporter {
+ public:
+  explicit fatal_signal_reporter(void (*handler)(int)) {
+    struct sigaction action {};
+    action.sa_handler = handler;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < 3; ++i) sigaction(signals_[i], &action, &previous_[i]);
+  }
+  ~fatal_signal_reporter() {
+    for (int i = 0; i < 3; ++i) sigaction(signals_[i], &previous_[i], nullptr);
+  }
+  fatal_signal_reporter(const fatal_signal_reporter&) = delete;
+  fatal_signal_reporter& operator=(const fatal_signal_reporter&) = delete;
+
+ private:
+  const int signals_[3] = {SIGSEGV, SIGBUS, SIGABRT};
+  struct sigaction previous_[3];
+};
 
 }  // namespace tricolor_test

@@ -167,24 +167,6 @@ extern "C" void on_fatal_signal(int signal_number) {
   raise(signal_number);
 }
 
-// Installs on_fatal_signal for the lifetime of the object.
-class fatal_signal_reporter {
- public:
-  fatal_signal_reporter() {
-    struct sigaction action {};
-    action.sa_handler = on_fatal_signal;
-    sigemptyset(&action.sa_mask);
-    for (int i = 0; i < 3; ++i) sigaction(signals_[i], &action, &previous_[i]);
-  }
-  ~fatal_signal_reporter() {
-    for (int i = 0; i < 3; ++i) sigaction(signals_[i], &previous_[i], nullptr);
-  }
-
- private:
-  const int signals_[3] = {SIGSEGV, SIGBUS, SIGABRT};
-  struct sigaction previous_[3];
-};
-
 std::string hex(std::uint64_t value) {
   char buffer[24];
   std::snprintf(buffer, sizeof buffer, "0x%016" PRIx64, value);
@@ -539,7 +521,7 @@ TEST(Torture, ConcurrentMutatorsAndContinuousCollection) {
   SCOPED_TRACE("TRICOLOR_TORTURE_SEED=" + std::to_string(seed) +
                " TRICOLOR_TORTURE_SCALE=" + std::to_string(scale));
 
-  fatal_signal_reporter reporter;
+  tricolor_test::fatal_signal_reporter reporter(on_fatal_signal);
   tricolor_test::collect_clean();
   const auto base = tricolor::read_stats();
 
