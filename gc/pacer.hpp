@@ -106,6 +106,13 @@ class pacer {
     return !cpu_limited();
   }
   static constexpr double trigger_fraction = 0.7;
+  // The lower of the two triggers (the heap_alloc at which the concurrent
+  // collector starts its next cycle, CPU limiter aside).
+  std::uint64_t trigger() const {
+    std::uint64_t g = gogc_trigger_.load(std::memory_order_relaxed);
+    std::uint64_t l = limit_trigger_.load(std::memory_order_relaxed);
+    return g < l ? g : l;
+  }
 
   // True while the CPU limiter holds back limit-triggered cycles.
   bool cpu_limited() const;
