@@ -88,6 +88,7 @@
 #include <optional>
 #include <thread>
 
+#include "barriers/barrier_buffer.hpp"
 #include "barriers/write_barrier.hpp"
 #include "gc/config.hpp"
 #include "gc/gctrace.hpp"
@@ -429,11 +430,10 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
     }
     if (first) reach_point(test_hooks::cycle_point::before_mark_termination);
     termination.emplace();
-    roots::for_each_thread([&](roots::thread_state& t) {
-      for (std::size_t i = 0; i < t.barrier.count; ++i) m.shade_if_object(t.barrier.entries[i]);
-      t.barrier.count = 0;
-    });
-    if (!m.has_local_work() && the_work_pool.empty()) break;
+    // The marker's own stack is empty here; what the buffers grey goes to
+    // the pool.
+    roots::for_each_thread([](roots::thread_state& t) { barriers::shade_recorded(t.barrier); });
+    if (the_work_pool.empty()) break;
     ++r.termination_retries;
     pauses.add(termination->end(), termination->time_to_safepoint);
   }

@@ -88,11 +88,6 @@ void marker::scan_conservatively(const void* begin, const void* end) {
   }
 }
 
-void marker::shade_if_object(const void* p) {
-  heap::object_ref ref;
-  if (heap::find_object(p, ref)) shade(ref.owner, ref.index);
-}
-
 void marker::conservative_range(const roots::root_identity&, const void* begin,
                                 const void* end) {
   scan_conservatively(begin, end);

@@ -57,10 +57,6 @@ class marker final : public tracer, public roots::root_visitor {
                           const void* end) override;
   void precise(const roots::root_identity& root, const void* target) override;
 
-  // Shades the object containing p if p points into an allocated slot (a
-  // pointer recorded by the barrier, which may be stale).
-  void shade_if_object(const void* p);
-
   // Scans grey objects, from its own stack and from the pool, until both are
   // empty. `share` gives work to the pool when it runs dry (the background
   // marker, so that assists find work).
@@ -73,7 +69,6 @@ class marker final : public tracer, public roots::root_visitor {
   // Moves every grey object on this marker's stack into the pool.
   void give_all_to_pool();
 
-  bool has_local_work() const { return !stack_.empty(); }
   std::uint64_t objects_scanned() const { return scanned_; }
 
  private:
