@@ -93,6 +93,21 @@ std::int64_t parse_memory_limit(std::string_view value, std::string* diagnostic)
   return no_memory_limit;
 }
 
+int parse_mark_workers(std::string_view value, std::string* diagnostic) {
+  constexpr int max_mark_workers = 1024;
+  int workers = 0;
+  if (parse_non_negative_int(value, workers) && workers >= 1 &&
+      workers <= max_mark_workers)
+    return workers;
+  if (diagnostic) {
+    *diagnostic = "tricolor: TRICOLOR_MARK_WORKERS=" + quoted(value) +
+                  " is not a thread count (a whole number from 1 to " +
+                  std::to_string(max_mark_workers) +
+                  "); using the default (one per CPU)";
+  }
+  return 0;
+}
+
 void parse_debug(std::string_view value, config& out, std::string* diagnostics) {
   auto complain = [&](std::string_view item, std::string_view why) {
     if (diagnostics)
@@ -143,6 +158,11 @@ const config& environment_config() {
     if (const char* limit = std::getenv("TRICOLOR_MEMORY_LIMIT")) {
       std::string line;
       c.memory_limit = parse_memory_limit(limit, &line);
+      if (!line.empty()) diagnostics += line + "\n";
+    }
+    if (const char* workers = std::getenv("TRICOLOR_MARK_WORKERS")) {
+      std::string line;
+      c.mark_workers = parse_mark_workers(workers, &line);
       if (!line.empty()) diagnostics += line + "\n";
     }
     if (const char* debug = std::getenv("TRICOLOR_DEBUG")) parse_debug(debug, c, &diagnostics);

@@ -13,6 +13,10 @@
 //                           reference collector), verify=N (1: after each
 //                           concurrent mark, re-mark stop-the-world and abort
 //                           on any reachable object left white; gc/verifier)
+//     TRICOLOR_MARK_WORKERS upper bound on background marking threads: a
+//                           whole number from 1 to 1024; default (unset) one
+//                           per CPU (gc/mark_workers.hpp: how many mark, and
+//                           when)
 //
 // A malformed value never stops the program and is never silently accepted:
 // one line on stderr names the variable, the value, and what is used instead.
@@ -37,6 +41,9 @@ struct config {
   bool gcpacertrace = false;
   bool gcstoptheworld = false;
   bool verify = false;
+  // 0: not set, the collector uses its default, one per CPU. Otherwise the
+  // upper bound on background marking threads, >= 1.
+  int mark_workers = 0;
 };
 
 // Parses a TRICOLOR_GC_PERCENT value: a decimal integer >= 0, or "off"
@@ -50,6 +57,12 @@ int parse_gc_percent(std::string_view value, std::string* diagnostic);
 // malformed or overflowing value returns no_memory_limit and sets
 // *diagnostic.
 std::int64_t parse_memory_limit(std::string_view value, std::string* diagnostic);
+
+// Parses a TRICOLOR_MARK_WORKERS value: a decimal integer from 1 to 1024
+// (leading zeros allowed; no sign, whitespace or suffix). On a malformed or
+// out-of-range value ("0" included) returns 0, meaning "use the default", and
+// sets *diagnostic to the one-line message to print.
+int parse_mark_workers(std::string_view value, std::string* diagnostic);
 
 // Parses a TRICOLOR_DEBUG value into `out`; every malformed or unknown item
 // appends one line (ending in '\n') to *diagnostics and leaves that setting

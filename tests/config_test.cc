@@ -1,5 +1,6 @@
 // Configuration from the environment (SPEC §2.4, gc/config.hpp): the pure
-// parsers for TRICOLOR_GC_PERCENT and TRICOLOR_DEBUG get every malformed form,
+// parsers for TRICOLOR_GC_PERCENT, TRICOLOR_MEMORY_LIMIT, TRICOLOR_MARK_WORKERS
+// and TRICOLOR_DEBUG get every malformed form,
 // and child processes (this test binary re-executed with a filter) check that
 // a malformed variable produces exactly one clear line on stderr while the
 // program keeps working with the value named in that line.
@@ -33,6 +34,7 @@ using tricolor::gc::config;
 using tricolor::gc::default_gc_percent;
 using tricolor::gc::parse_debug;
 using tricolor::gc::parse_gc_percent;
+using tricolor::gc::parse_mark_workers;
 using tricolor::gc::parse_memory_limit;
 using tricolor::gc::no_memory_limit;
 
@@ -237,6 +239,59 @@ TEST(ParseMemoryLimit, MalformedValuesMeanNoLimitWithOneLine) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// TRICOLOR_MARK_WORKERS.
+
+TEST(ParseMarkWorkers, ValidValues) {
+  struct {
+    const char* text;
+    int workers;
+  } cases[] = {
+      {"1", 1}, {"2", 2}, {"007", 7}, {"16", 16}, {"1024", 1024},
+  };
+  for (const auto& c : cases) {
+    std::string diagnostic;
+    EXPECT_EQ(parse_mark_workers(c.text, &diagnostic), c.workers)
+        << "TRICOLOR_MARK_WORKERS=\"" << c.text << "\"";
+    EXPECT_EQ(diagnostic, "") << "a valid value \"" << c.text
+                              << "\" produced a diagnostic";
+  }
+}
+
+// A malformed TRICOLOR_MARK_WORKERS value: 0 ("not set", the collector's
+// default), and one line naming the variable, the bad value and the default.
+TEST(ParseMarkWorkers, MalformedValuesMeanDefaultWithOneLine) {
+  const char* malformed[] = {
+      "",                      // empty
+      "0", "00",               // no marking threads is not a bound
+      "-1", "+2",              // signs
+      "2 ", " 2", "\t",        // whitespace
+      "2x", "1.5", "0x2",      // trailing garbage
+      "1025",                  // above 1024
+      "99999999999999999999",  // overflow
+      "off", "two",            // words
+  };
+  for (const char* text : malformed) {
+    SCOPED_TRACE(std::string("TRICOLOR_MARK_WORKERS=\"") + text + "\"");
+    std::string diagnostic;
+    EXPECT_EQ(parse_mark_workers(text, &diagnostic), 0)
+        << "a malformed value must yield 0 (the default)";
+    EXPECT_THAT(diagnostic, HasSubstr("TRICOLOR_MARK_WORKERS"));
+    EXPECT_THAT(diagnostic, HasSubstr("using the default"));
+    // The bad value, quoted (a tab is escaped as \t by the diagnostic).
+    std::string shown = "\"";
+    shown += std::string_view(text) == "\t" ? "\\t" : text;
+    shown += '"';
+    EXPECT_THAT(diagnostic, HasSubstr(shown)) << "the diagnostic must show the bad value";
+    EXPECT_EQ(diagnostic.find('\n'), std::string::npos) << "one line: " << diagnostic;
+  }
+}
+
+TEST(ParseMarkWorkers, NullDiagnosticIsAllowed) {
+  EXPECT_EQ(parse_mark_workers("4", nullptr), 4);
+  EXPECT_EQ(parse_mark_workers("junk", nullptr), 0);
+}
+
 TEST(ParseDebug, MixOfGoodAndBadItems) {
   config out;
   std::string diagnostics = "earlier line\n";
@@ -262,6 +317,9 @@ TEST(EnvironmentConfig, ReadOnce) {
   if (std::getenv("TRICOLOR_DEBUG") == nullptr) {
     EXPECT_EQ(first.gctrace, 0);
   }
+  if (std::getenv("TRICOLOR_MARK_WORKERS") == nullptr) {
+    EXPECT_EQ(first.mark_workers, 0);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -269,7 +327,9 @@ TEST(EnvironmentConfig, ReadOnce) {
 
 // The body run inside the child. It is DISABLED_ so that a normal run does
 // not execute it; run_child asks for it explicitly. It uses the heap,
-// collects, and checks that the pacing setting is the one the parent expects.
+// collects, and checks that the pacing setting is the one the parent expects
+// (and, when TRICOLOR_CONFIG_TEST_CHILD_MARK_WORKERS is set, that the parsed
+// mark worker bound is the one the parent expects).
 TEST(ConfigChild, DISABLED_UsesTheHeap) {
   const char* expected = std::getenv("TRICOLOR_CONFIG_TEST_CHILD");
   ASSERT_NE(expected, nullptr) << "run only as a child of ChildProcess.*";
@@ -291,6 +351,9 @@ TEST(ConfigChild, DISABLED_UsesTheHeap) {
   EXPECT_EQ(count, 1000);
   EXPECT_EQ(tricolor::read_stats().gc_percent, std::atoi(expected));
   EXPECT_GE(tricolor::read_stats().num_forced_gc, 1u);
+  if (const char* workers = std::getenv("TRICOLOR_CONFIG_TEST_CHILD_MARK_WORKERS")) {
+    EXPECT_EQ(tricolor::gc::environment_config().mark_workers, std::atoi(workers));
+  }
 }
 
 struct child_result {
@@ -413,6 +476,27 @@ TEST(ChildProcess, MalformedDebugGivesOneLinePerItem) {
   EXPECT_EQ(lines_mentioning(child.err, "TRICOLOR_DEBUG").size(), 2u) << child.err;
   EXPECT_EQ(lines_mentioning(child.err, "TRICOLOR_GC_PERCENT").size(), 1u)
       << child.err;
+}
+
+TEST(ChildProcess, MarkWorkersMalformedGivesOneLineValidIsSilent) {
+  auto junk = run_child({"TRICOLOR_MARK_WORKERS=junk",
+                         "TRICOLOR_CONFIG_TEST_CHILD_MARK_WORKERS=0"},
+                        100);
+  EXPECT_EQ(junk.exit_status, 0)
+      << "the child did not run normally with a malformed value; stdout:\n"
+      << junk.out << "\nstderr:\n" << junk.err;
+  auto lines = lines_of(junk.err);
+  ASSERT_EQ(lines.size(), 1u) << "expected exactly one line on stderr, got:\n"
+                              << junk.err;
+  EXPECT_THAT(lines[0], HasSubstr("TRICOLOR_MARK_WORKERS"));
+  EXPECT_THAT(lines[0], HasSubstr("junk"));
+  EXPECT_THAT(lines[0], HasSubstr("using the default"));
+
+  auto two = run_child({"TRICOLOR_MARK_WORKERS=2",
+                        "TRICOLOR_CONFIG_TEST_CHILD_MARK_WORKERS=2"},
+                       100);
+  EXPECT_EQ(two.exit_status, 0) << two.out << two.err;
+  EXPECT_EQ(two.err, "") << "a valid value must not print anything";
 }
 
 TEST(ChildProcess, GctraceLinesFollowGoLayout) {
