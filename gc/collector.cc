@@ -32,14 +32,16 @@
 //     barriered, so their snapshot survives). Cost: threads x size classes
 //     for the flush, plus a copy of stacks and data segments.
 //
-//  2. Concurrent mark. The collector thread drains grey objects (gc/marker)
-//     while mutators run. Mutators' stores shade the pointers they overwrite
+//  2. Concurrent mark. Mark worker threads drain grey objects (gc/marker)
+//     while mutators run, within a budget of 25 % of the CPUs plus idle CPUs
+//     (gc/mark_workers.hpp); the collector thread waits for them to run out
+//     of work. Mutators' stores shade the pointers they overwrite
 //     (barriers/write_barrier.hpp, where the soundness argument is);
 //     allocating threads that pass the heap goal assist the marker; grey
 //     work moves between them through the work pool (gc/work_pool.hpp).
 //
-//  3. Mark termination (PAUSE). When the marker finds no grey object and no
-//     assist is running, stop the world and shade what is left in every
+//  3. Mark termination (PAUSE). When no worker, assist or pool holds a grey
+//     object, hold the workers, stop the world and shade what is left in every
 //     thread's barrier buffer. If that found grey objects, restart the world
 //     and go back to 2 (each round shades objects that were white, so the
 //     rounds end: at worst every object of the snapshot is marked). If not,
@@ -92,6 +94,7 @@
 #include "barriers/write_barrier.hpp"
 #include "gc/config.hpp"
 #include "gc/gctrace.hpp"
+#include "gc/mark_workers.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
 #include "gc/root_snapshot.hpp"
@@ -114,10 +117,20 @@ std::atomic<gc_phase> phase{gc_phase::off};
 std::atomic<bool> goal_cycle_requested{false};
 // CPU time of assists in the current cycle.
 std::atomic<std::uint64_t> assist_cpu_ns{0};
-// Objects to scan per byte allocated while marking (pace_allocation).
-std::atomic<double> assist_ratio{0};
-// Objects the last cycle found live by tracing, for the next assist ratio.
-std::atomic<std::uint64_t> last_live_objects{0};
+// Objects the last cycle scanned (live and not allocated black), and their
+// average size, for the next assist plan.
+std::atomic<std::uint64_t> last_scanned_objects{0};
+std::atomic<double> last_object_bytes{32};
+
+// What the assists of the cycle marking now aim at (set in its mark-start
+// pause; see assist_ratio_now).
+struct assist_plan {
+  std::atomic<std::uint64_t> expected_objects{0};    // as the last cycle
+  std::atomic<std::uint64_t> worst_case_objects{0};  // all of heap_start
+  std::atomic<std::uint64_t> goal{0};
+  std::atomic<std::uint64_t> hard_goal{0};
+};
+assist_plan current_assist_plan;
 
 // Requests and completions, between mutators and the collector thread.
 struct collector_control {
@@ -136,13 +149,6 @@ struct collector_control {
 collector_control& control() {
   static auto* c = new collector_control();  // leaked: used at exit
   return *c;
-}
-
-std::uint64_t thread_cpu_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 std::uint64_t unix_ns() {
@@ -294,44 +300,67 @@ void fill_from_sweep(cycle_record& r, const heap::sweep_result& swept) {
   r.bytes_released = swept.bytes_released;
 }
 
-std::uint64_t total_allocated() {
-  return heap::the_heap.counters().total_alloc.load(std::memory_order_relaxed);
-}
-
 std::uint64_t heap_alloc_now() {
   return static_cast<std::uint64_t>(
       heap::the_heap.counters().heap_alloc.load(std::memory_order_relaxed));
 }
 
-// After the sweep: next goals, pages back to the OS. `allocated` is what
-// the mutators allocated during the cycle; `excess_black` the part of what
-// they allocated while it marked (marked at birth, not found live by
-// tracing) beyond the runway the pacer planned for marking (goal - trigger).
+// What a concurrent cycle's marking measured, beyond its cycle_record.
+struct marking_outcome {
+  bool concurrent = false;
+  std::uint64_t black = 0;    // bytes the mutators allocated while it marked
+                              // (marked at birth, never scanned)
+  std::uint64_t counted_black = 0;  // at most this much of it counts as live
+};
+
+// After the sweep: next goals, pages back to the OS.
 //
 // The goals grow from the live bytes the mark found. Black objects count as
-// live, as in Go, up to the planned runway; beyond it they are left out.
-// Counting all of them feeds back when marking is slow (the more a cycle's
+// live, as in Go, but only up to `counted_black` (see run_concurrent_cycle):
+// counting all of them feeds back when marking is slow (the more a cycle's
 // marking lets the mutators allocate, the higher the next goal, the more
 // the next marking lets them allocate): under ThreadSanitizer the goal grew
-// by about 12 % a cycle, to 80 MiB of heap for a program whose live heap
-// is empty. Leaving them all out instead costs binary-trees 40 % (13.0 s
-// against 9.3 s): its tree under construction is black and live.
+// by about 12 % a cycle, to 80 MiB of heap for a program whose live heap is
+// empty, and with 4 mutators on 2 CPUs the pause benchmark's heap reached
+// 6 GiB for 1 GiB live. Leaving them all out instead costs binary-trees
+// 40 % (13.0 s against 9.3 s): its tree under construction is black and
+// live. Black objects that stay live are traced, and counted, by the next
+// cycle.
 void finish_cycle_accounting(cycle_record& r, heap::sweep_result& swept,
-                             std::uint64_t allocated, std::uint64_t excess_black) {
+                             const marking_outcome& marking) {
   heap::heap_counters& counters = heap::the_heap.counters();
   std::uint64_t inuse =
       static_cast<std::uint64_t>(counters.heap_inuse.load(std::memory_order_relaxed));
-  std::uint64_t heap_alloc = heap_alloc_now();
+  std::uint64_t black = marking.black;
+  std::uint64_t excess_black = black > marking.counted_black ? black - marking.counted_black : 0;
   std::uint64_t traced_live =
       swept.live_bytes > excess_black ? swept.live_bytes - excess_black : 0;
-  the_pacer.end_cycle({traced_live, inuse, allocated, heap_alloc});
-  // The next assist ratio's scan work: the traced share of the live objects.
-  double traced_share = swept.live_bytes == 0 ? 0.0
-                        : static_cast<double>(traced_live) /
-                              static_cast<double>(swept.live_bytes);
-  last_live_objects.store(
-      static_cast<std::uint64_t>(static_cast<double>(swept.live_objects) * traced_share),
-      std::memory_order_relaxed);
+  cycle_outcome outcome;
+  outcome.live_bytes = traced_live;
+  outcome.heap_inuse = inuse;
+  outcome.heap_alloc = heap_alloc_now();
+  outcome.root_bytes = r.stacks_bytes + r.globals_bytes;
+  if (marking.concurrent) {
+    outcome.scanned_bytes =
+        (swept.live_bytes > black ? swept.live_bytes - black : 0) + outcome.root_bytes;
+    outcome.allocated_during_mark = black;
+    outcome.assist_cpu_ns = r.mark_assist_cpu_ns;
+    outcome.background_cpu_ns = r.mark_background_cpu_ns + r.mark_idle_cpu_ns;
+  }
+  the_pacer.end_cycle(outcome);
+  // The next assist ratio's scan work: the scanned share of the live
+  // objects (those allocated black were never scanned).
+  double scanned_share = swept.live_bytes == 0 || black >= swept.live_bytes
+                             ? 0.0
+                             : static_cast<double>(swept.live_bytes - black) /
+                                   static_cast<double>(swept.live_bytes);
+  auto scanned_objects =
+      static_cast<std::uint64_t>(static_cast<double>(swept.live_objects) * scanned_share);
+  last_scanned_objects.store(scanned_objects, std::memory_order_relaxed);
+  if (scanned_objects > 0)
+    last_object_bytes.store(
+        static_cast<double>(swept.live_bytes) / static_cast<double>(swept.live_objects),
+        std::memory_order_relaxed);
   pacer::retain_targets retain = the_pacer.retain();
   swept.bytes_released = heap::the_heap.pages().release_idle(inuse, retain.soft, retain.hard);
   r.heap_inuse_after = inuse;
@@ -359,7 +388,7 @@ void run_stop_the_world_cycle(cycle_record& r) {
   r.weak_cleared = clear_dead_weak_refs().cleared;
   phase.store(gc_phase::sweep, std::memory_order_relaxed);
   heap::sweep_result swept = heap::sweep_heap();
-  finish_cycle_accounting(r, swept, 0, 0);
+  finish_cycle_accounting(r, swept, {});
   phase_clock end;
   std::uint64_t length = stop.end();
   the_pacer.end_pause(monotonic_ns(), length);
@@ -378,7 +407,6 @@ void run_stop_the_world_cycle(cycle_record& r) {
 void run_concurrent_cycle(cycle_record& r, bool verify) {
   pause_totals pauses;
   assist_cpu_ns.store(0, std::memory_order_relaxed);
-  std::uint64_t allocated_before = total_allocated();
   marker m(/*exclusive=*/false);
 
   // 1. Mark start.
@@ -393,14 +421,22 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   r.heap_start = heap_alloc_now();
   r.heap_goal = the_pacer.heap_goal();
   const std::uint64_t trigger_at_start = the_pacer.trigger();
+  const std::uint64_t live_at_start = the_pacer.last_live();
   {
-    std::uint64_t runway = r.heap_goal > r.heap_start ? r.heap_goal - r.heap_start : 0;
-    runway = std::max<std::uint64_t>(runway, std::uint64_t{1} << 20);
-    assist_ratio.store(static_cast<double>(last_live_objects.load(std::memory_order_relaxed)) /
-                           static_cast<double>(runway),
-                       std::memory_order_relaxed);
+    assist_plan& plan = current_assist_plan;
+    plan.expected_objects.store(last_scanned_objects.load(std::memory_order_relaxed),
+                                std::memory_order_relaxed);
+    double object_bytes = last_object_bytes.load(std::memory_order_relaxed);
+    plan.worst_case_objects.store(
+        static_cast<std::uint64_t>(static_cast<double>(r.heap_start) / object_bytes),
+        std::memory_order_relaxed);
+    plan.goal.store(r.heap_goal, std::memory_order_relaxed);
+    bool limit_bound = the_pacer.limit_goal() <= r.heap_goal;
+    plan.hard_goal.store(limit_bound ? r.heap_goal : r.heap_goal + r.heap_goal / 10,
+                         std::memory_order_relaxed);
   }
-  reset_background_credit();
+  reset_mark_counters();
+  begin_mark_phase();
   heap::the_heap.set_allocate_black(true);
   barriers::marking.store(true, std::memory_order_relaxed);
   phase.store(gc_phase::mark, std::memory_order_relaxed);
@@ -419,27 +455,45 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   // is sound).
   r.handle_roots = roots::visit_handles(m);
 
-  // 2 and 3. Concurrent mark, then termination attempts.
+  m.give_all_to_pool();
+  release_mark_workers();
+
+  // 2 and 3. Concurrent mark, then termination attempts: when no worker,
+  // assist or pool holds grey objects, hold the workers (none holds any
+  // then: gc/mark_workers.hpp), stop the world and shade the barrier buffers.
   std::optional<pause> termination;
-  for (bool first = true;; first = false) {
-    m.drain(/*share=*/true);
-    // Assists hand back what they hold before they return.
-    while (assists_running() > 0 || !the_work_pool.empty()) {
-      if (!the_work_pool.empty()) m.drain(/*share=*/true);
-      else sched_yield();
+  for (bool held_at_hook = false;;) {
+    while (mark_workers_busy() || assists_running() > 0 || !the_work_pool.empty())
+      wait_for_mark_workers();
+    hold_mark_workers();
+    if (assists_running() > 0 || !the_work_pool.empty()) {
+      release_mark_workers();
+      continue;
     }
-    if (first) reach_point(test_hooks::cycle_point::before_mark_termination);
+    if (!held_at_hook) {
+      held_at_hook = true;
+      reach_point(test_hooks::cycle_point::before_mark_termination);
+    }
     termination.emplace();
-    // The marker's own stack is empty here; what the buffers grey goes to
-    // the pool.
+    // What the buffers grey goes to the pool (assists, stopped at
+    // safepoints, hold none).
     roots::for_each_thread([](roots::thread_state& t) { barriers::shade_recorded(t.barrier); });
     if (the_work_pool.empty()) break;
     ++r.termination_retries;
     pauses.add(termination->end(), termination->time_to_safepoint);
+    release_mark_workers();
   }
 
   // 3. Mark termination, the world still stopped.
   phase_clock mark_end;
+  // Marking's CPU as gctrace splits it. Background: the mark workers'
+  // dedicated and fractional time, and the collector thread's root scan and
+  // termination attempts.
+  mark_worker_cpu workers = mark_workers_cpu();
+  r.mark_background_cpu_ns = mark_end.cpu - mark_start.cpu + workers.background_ns;
+  r.mark_idle_cpu_ns = workers.idle_ns;
+  r.mark_workers = workers.workers_marked;
+  r.mark_assist_cpu_ns = assist_cpu_ns.load(std::memory_order_relaxed);
   phase.store(gc_phase::mark_termination, std::memory_order_relaxed);
   barriers::marking.store(false, std::memory_order_relaxed);
   heap::the_heap.set_allocate_black(false);
@@ -460,9 +514,15 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   // Both heap_alloc readings follow a cache flush, and nothing is swept
   // while marking: the difference is what marking allocated black.
   std::uint64_t black = r.heap_end > r.heap_start ? r.heap_end - r.heap_start : 0;
+  // Black bytes count as live up to the runway the pacer planned (goal -
+  // trigger), and at most 30 % of the headroom over the last live heap:
+  // what Go's latest trigger point (70 % of it, never earlier) lets the
+  // mutators allocate while marking. An earlier trigger here must not make
+  // the next goal larger than Go's would be.
   std::uint64_t planned = r.heap_goal > trigger_at_start ? r.heap_goal - trigger_at_start : 0;
-  finish_cycle_accounting(r, swept, total_allocated() - allocated_before,
-                          black > planned ? black - planned : 0);
+  std::uint64_t headroom = r.heap_goal > live_at_start ? r.heap_goal - live_at_start : 0;
+  std::uint64_t counted_black = std::min(planned, headroom * 3 / 10);
+  finish_cycle_accounting(r, swept, {true, black, counted_black});
   phase_clock end;
   // The CPU limiter spaces limit-triggered cycles by the time the collector
   // held every mutator: its pauses with the world stopped (the marker and
@@ -478,8 +538,6 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
                   ? termination_end.wall - start.wall - mark_start_length - termination_length
                   : 0;
   r.sweep_termination_cpu_ns = mark_start.cpu - start.cpu;
-  r.mark_background_cpu_ns = mark_end.cpu - mark_start.cpu;
-  r.mark_assist_cpu_ns = assist_cpu_ns.load(std::memory_order_relaxed);
   r.mark_termination_cpu_ns = termination_end.cpu - mark_end.cpu;
   r.sweep_cpu_ns = end.cpu - termination_end.cpu;
   r.pause_ns = pauses.total_ns;
@@ -595,11 +653,11 @@ void collect_and_wait(roots::thread_state*, cycle_trigger trigger) {
 //
 //   off     at the trigger, request a cycle.
 //   mark    pay for the allocation with marking work (assists, as Go's
-//           gcAssistAlloc): the mark-start pause sets the assist ratio =
-//           objects the last cycle marked / bytes of runway left to the
-//           goal, so that marking ends before the heap reaches the goal if
-//           the mutators scan ratio objects per byte they allocate. The
-//           background marker's scanning is credit that allocating threads
+//           gcAssistAlloc): the assist ratio = objects left to scan / bytes
+//           of runway left to the goal (assist_ratio_now), so that marking
+//           ends before the heap reaches the goal if the mutators scan
+//           ratio objects per byte they allocate. The
+//           mark workers' scanning is credit that allocating threads
 //           draw from first; what is left is the thread's debt, which it pays
 //           by scanning objects itself (assist()).
 //   sweep   past the goal, help sweep, so that the next cycle can start.
@@ -610,6 +668,30 @@ void collect_and_wait(roots::thread_state*, cycle_trigger trigger) {
 // sweep) waits for the cycle to move on, instead of growing the heap without
 // bound (a mutator outrunning the collector, or a collector thread waiting
 // for a CPU on a loaded machine).
+constexpr std::int64_t assist_debt_slack = 16384;  // objects
+
+// Objects left to scan per byte of runway left, re-read at each payment (as
+// Go's gcControllerState.revise). The work expected is what the last cycle
+// scanned; once the marking has scanned more than that, the heap changed
+// shape since (a program building a large structure), and the plan turns to
+// the worst case: every object of the heap at mark start is to be scanned,
+// by the hard goal (the goal + 10 %, or the goal itself under the memory
+// limit).
+double assist_ratio_now(std::uint64_t heap_alloc) {
+  std::uint64_t done = objects_scanned_this_cycle();
+  const assist_plan& plan = current_assist_plan;
+  std::uint64_t expected = plan.expected_objects.load(std::memory_order_relaxed);
+  std::uint64_t goal = plan.goal.load(std::memory_order_relaxed);
+  if (done >= expected) {
+    expected = plan.worst_case_objects.load(std::memory_order_relaxed);
+    goal = plan.hard_goal.load(std::memory_order_relaxed);
+  }
+  std::uint64_t left = expected > done ? expected - done : 0;
+  constexpr std::uint64_t least_runway = 64 << 10;
+  std::uint64_t runway = goal > heap_alloc + least_runway ? goal - heap_alloc : least_runway;
+  return static_cast<double>(left) / static_cast<double>(runway);
+}
+
 void pace_allocation(roots::thread_state* self, std::size_t bytes) {
   std::uint64_t alloc = heap_alloc_now();
   std::uint64_t goal = the_pacer.heap_goal();
@@ -618,10 +700,18 @@ void pace_allocation(roots::thread_state* self, std::size_t bytes) {
   gc_phase now = phase.load(std::memory_order_relaxed);
   if (now == gc_phase::mark) {
     if (!barriers::marking.load(std::memory_order_relaxed)) return;
-    self->assist_debt += static_cast<std::int64_t>(
-        static_cast<double>(bytes) * assist_ratio.load(std::memory_order_relaxed));
+    self->assist_debt +=
+        static_cast<std::int64_t>(static_cast<double>(bytes) * assist_ratio_now(alloc));
     if (self->assist_debt > 0) self->assist_debt -= take_background_credit(self->assist_debt);
-    if (self->assist_debt > 0) {
+    // A debt within the slack waits for the workers' credit, which lags the
+    // start of marking by a few thousand objects (the workers wake after the
+    // root scan, and credit a few thousand objects at a time): assisting for
+    // it would take work the workers are about to do. Past the slack the
+    // workers are behind.
+    if (self->assist_debt > assist_debt_slack && the_work_pool.empty()) {
+      // They hold every grey object on their own stacks: have them share.
+      request_work();
+    } else if (self->assist_debt > assist_debt_slack) {
       // In slices, polling the safepoint between them (holding no grey
       // object then): a large allocation's debt must not delay a pause.
       constexpr std::int64_t slice = 1024;
@@ -635,7 +725,9 @@ void pace_allocation(roots::thread_state* self, std::size_t bytes) {
       }
       assist_cpu_ns.fetch_add(thread_cpu_ns() - cpu, std::memory_order_relaxed);
     }
-    if (far_past_goal && (self->assist_debt > 0 || alloc > goal + goal / 8)) {
+    // Past the goal with its debt paid, a thread goes on allocating up to an
+    // eighth beyond it; under the memory limit, not beyond it at all.
+    if (far_past_goal && (self->assist_debt > 0 || limit_bound || alloc > goal + goal / 8)) {
       request_work();
       wait_for_progress();
     }

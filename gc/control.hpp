@@ -24,13 +24,30 @@ int set_gc_percent(int percent);
 // than thrash (gc/pacer.hpp).
 std::int64_t set_memory_limit(std::int64_t bytes);
 
+// One cycle as its gctrace line shows it (gc/gctrace.hpp), in nanoseconds
+// and bytes, unrounded.
+struct gc_cycle_stats {
+  std::uint64_t number = 0;  // 0: no cycle yet
+  bool forced = false;
+  std::uint64_t start_ns = 0;  // since the program started
+  // Wall clock: mark-start pause, concurrent mark, mark-termination pause.
+  std::uint64_t mark_start_ns = 0, mark_ns = 0, mark_termination_ns = 0;
+  // CPU: mark-start pause, marking split into assist / background / idle,
+  // mark-termination pause.
+  std::uint64_t mark_start_cpu_ns = 0, assist_cpu_ns = 0, background_cpu_ns = 0,
+                idle_cpu_ns = 0, mark_termination_cpu_ns = 0;
+  std::uint64_t heap_start = 0, heap_end = 0, heap_live = 0, heap_goal = 0;
+  std::uint64_t mark_workers = 0;  // threads that scanned during the mark
+};
+
 struct gc_stats {
   // Heap, in bytes.
   std::uint64_t heap_alloc = 0;   // allocated to objects (and cache reserves)
   std::uint64_t heap_inuse = 0;   // in spans that hold objects
   std::uint64_t heap_idle = 0;      // in free spans (released or not)
   std::uint64_t heap_released = 0;  // of heap_idle, returned to the OS (madvise)
-  std::uint64_t heap_goal = 0;    // heap_alloc that triggers the next cycle
+  std::uint64_t heap_goal = 0;    // heap_alloc the next cycle aims to end at
+  std::uint64_t heap_trigger = 0; // heap_alloc that starts the next cycle
   std::uint64_t live_bytes = 0;   // marked by the last cycle
   std::uint64_t live_objects = 0;
   // Cycles.
@@ -68,6 +85,7 @@ struct gc_stats {
   std::uint64_t threads = 0;
   int gc_percent = 100;
   std::int64_t memory_limit = INT64_MAX;
+  gc_cycle_stats last_cycle;
 };
 
 gc_stats read_stats();

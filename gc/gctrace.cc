@@ -57,7 +57,7 @@ std::string format_gctrace_detail(const cycle_record& r) {
       "gc %llu detail: %s ms to safepoint, %llu spans swept (%llu freed), "
       "%llu objects freed (%llu MB), %llu MB released, %llu weak refs cleared, "
       "%llu gc_roots, %llu MB in use, %llu termination retries, %llu objects "
-      "verified\n",
+      "verified, %llu mark workers, %llu B at mark end, %llu B goal\n",
       static_cast<unsigned long long>(r.number), ms(r.time_to_safepoint_ns).c_str(),
       static_cast<unsigned long long>(r.spans_swept),
       static_cast<unsigned long long>(r.spans_freed),
@@ -65,7 +65,10 @@ std::string format_gctrace_detail(const cycle_record& r) {
       mb(r.bytes_released), static_cast<unsigned long long>(r.weak_cleared),
       static_cast<unsigned long long>(r.handle_roots), mb(r.heap_inuse_after),
       static_cast<unsigned long long>(r.termination_retries),
-      static_cast<unsigned long long>(r.objects_verified));
+      static_cast<unsigned long long>(r.objects_verified),
+      static_cast<unsigned long long>(r.mark_workers),
+      static_cast<unsigned long long>(r.heap_end),
+      static_cast<unsigned long long>(r.heap_goal));
   return line;
 }
 
@@ -86,11 +89,12 @@ std::string format_pacer_trace(const cycle_record& r, const pacer& p) {
   char line[512];
   std::snprintf(line, sizeof line,
                 "pacer: gc %llu live %llu MB, in use %llu MB; GOGC %s goal %s; %s goal "
-                "%s; next goal %s (%s)%s\n",
+                "%s; next goal %s (%s); cons/mark %.3f, runway %llu MB, trigger %llu MB%s\n",
                 static_cast<unsigned long long>(r.number), mb(r.heap_live),
                 mb(r.heap_inuse_after), percent.c_str(), goal_text(p.gogc_goal()).c_str(),
                 limit_text.c_str(), goal_text(p.limit_goal()).c_str(),
-                goal_text(p.heap_goal()).c_str(), by, limiter.c_str());
+                goal_text(p.heap_goal()).c_str(), by, p.cons_mark(), mb(p.runway()),
+                mb(p.trigger()), limiter.c_str());
   return line;
 }
 

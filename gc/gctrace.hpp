@@ -13,7 +13,10 @@
 //                 gcstoptheworld=1 all three are one pause, the sweep in c
 //   a+x/y/z+c cpu CPU ms of the same phases, marking split into assist /
 //                 background / idle work: assist is the CPU of mutators
-//                 helping the marker, background the collector thread's
+//                 helping the marker, background the mark workers' within
+//                 their 25 % budget plus the collector thread's root scan,
+//                 idle the mark workers' on otherwise idle CPUs
+//                 (gc/mark_workers.hpp)
 //   s->e->l MB    heap_alloc at cycle start -> at mark end -> marked live
 //   g MB goal     the heap goal this cycle ran against
 //   stacks        bytes of thread stacks scanned
@@ -23,7 +26,7 @@
 //
 // gctrace=2 adds, after each such line, one line of sweep and root detail:
 //
-//   gc 7 detail: 0.004 ms to safepoint, 120 spans swept (3 freed), 51234 objects freed (1 MB), 0 MB released, 2 weak refs cleared, 17 gc_roots, 5 MB in use, 0 termination retries, 0 objects verified
+//   gc 7 detail: 0.004 ms to safepoint, 120 spans swept (3 freed), 51234 objects freed (1 MB), 0 MB released, 2 weak refs cleared, 17 gc_roots, 5 MB in use, 0 termination retries, 0 objects verified, 1 mark workers, 4718592 B at mark end, 5033164 B goal
 //
 //   to safepoint  longest wait, over the cycle's pauses, from the stop
 //                 request until every thread was safe
@@ -36,13 +39,18 @@
 //   termination retries  termination pauses that found barrier-buffered work
 //                 and restarted the world to mark it
 //   verified      objects checked by verify=1 (gc/verifier.hpp), else 0
+//   mark workers  threads that scanned objects during the concurrent mark
+//                 (gc/mark_workers.hpp)
+//   at mark end, goal   the heap at mark end and the goal of the line
+//                 above, in bytes: the pacer's accuracy without MB rounding
 //
 // gcpacertrace=1 prints the pacer's inputs and decision after each cycle:
 //
-//   pacer: gc 7 live 2 MB, in use 5 MB; GOGC 100% goal 4 MB; limit 64 MB goal 58 MB; next goal 4 MB (GOGC); limit-triggered cycles wait 0.21 ms
+//   pacer: gc 7 live 2 MB, in use 5 MB; GOGC 100% goal 4 MB; limit 64 MB goal 58 MB; next goal 4 MB (GOGC); cons/mark 0.412, runway 0 MB, trigger 3 MB; limit-triggered cycles wait 0.21 ms
 //
-// (the last clause, present with a memory limit, is the CPU limiter's rule:
-// see gc/pacer.hpp)
+// cons/mark is the bytes allocated per byte scanned while marking, runway
+// and trigger what it makes of the next cycle (gc/pacer.hpp); the last
+// clause, present with a memory limit, is the CPU limiter's rule.
 //
 // Every line is written with one write(2) call, so lines from concurrent
 // cycles or other threads' output never interleave within a line.

@@ -46,6 +46,13 @@ class mark_stack {
 
   bool empty() const { return top_ == nullptr || (top_->count == 0 && top_->below == nullptr); }
 
+  // A lower bound on the items held, exact below one segment's worth (cheap:
+  // for deciding how much to give away).
+  std::size_t size_at_least() const {
+    if (top_ == nullptr) return 0;
+    return top_->below != nullptr ? segment_capacity : top_->count;
+  }
+
  private:
   static constexpr std::size_t segment_capacity = 4096;
   struct segment {

@@ -21,6 +21,12 @@ std::atomic<bool> work_requested{false};
 }
 
 std::atomic<std::int64_t> background_credit{0};
+std::atomic<std::uint64_t> scanned_this_cycle{0};
+
+void add_background_credit(std::int64_t scanned) {
+  background_credit.fetch_add(scanned, std::memory_order_relaxed);
+  scanned_this_cycle.fetch_add(static_cast<std::uint64_t>(scanned), std::memory_order_relaxed);
+}
 
 void request_work() { work_requested.store(true, std::memory_order_relaxed); }
 
@@ -35,7 +41,14 @@ std::int64_t take_background_credit(std::int64_t wanted) {
   return 0;
 }
 
-void reset_background_credit() { background_credit.store(0, std::memory_order_relaxed); }
+std::uint64_t objects_scanned_this_cycle() {
+  return scanned_this_cycle.load(std::memory_order_relaxed);
+}
+
+void reset_mark_counters() {
+  background_credit.store(0, std::memory_order_relaxed);
+  scanned_this_cycle.store(0, std::memory_order_relaxed);
+}
 
 marker::~marker() { give_all_to_pool(); }
 
@@ -165,48 +178,49 @@ bool marker::take_from_pool() {
   return true;
 }
 
-void marker::give_batch_to_pool() {
+void marker::give_batch_to_pool(std::size_t most) {
   work_batch* batch = the_work_pool.empty_batch();
+  most = std::min(most, work_batch::capacity);
   mark_item item;
-  while (batch->count < work_batch::capacity && stack_.pop(item))
+  while (batch->count < most && stack_.pop(item))
     batch->items[batch->count++] = item;
   if (batch->count == 0) the_work_pool.recycle(batch);
   else the_work_pool.put(batch);
 }
 
 void marker::give_all_to_pool() {
-  while (!stack_.empty()) give_batch_to_pool();
+  while (!stack_.empty()) give_batch_to_pool(work_batch::capacity);
 }
 
-void marker::drain(bool share) {
-  constexpr std::uint64_t share_interval = 256;  // scans between checks
-  std::uint64_t next_check = scanned_ + share_interval;
+void marker::drain() {
   do {
-    if (!share) {
-      drain_while([] { return true; });
-      continue;
-    }
-    drain_while([&] {
-      if (scanned_ < next_check) return true;
-      next_check = scanned_ + share_interval;
-      background_credit.fetch_add(share_interval, std::memory_order_relaxed);
-      // The pool ran dry while assists want work: share.
-      if (the_work_pool.empty() &&
-          (running_assists.load(std::memory_order_relaxed) > 0 ||
-           work_requested.load(std::memory_order_relaxed))) {
-        work_requested.store(false, std::memory_order_relaxed);
-        give_batch_to_pool();
-      }
-      return true;
-    });
+    drain_while([] { return true; });
   } while (take_from_pool());
 }
 
-std::size_t marker::drain_some(std::size_t budget) {
-  std::uint64_t start = scanned_;
-  std::uint64_t stop = scanned_ + budget;
+std::size_t marker::drain_some(std::size_t budget, bool share) {
+  constexpr std::uint64_t share_interval = 256;  // scans between checks
+  const std::uint64_t start = scanned_;
+  const std::uint64_t stop = scanned_ + budget;
+  std::uint64_t next_check = scanned_ + share_interval;
   do {
-    drain_while([&] { return scanned_ < stop; });
+    drain_while([&] {
+      if (scanned_ >= stop) return false;
+      if (share && scanned_ >= next_check) {
+        next_check = scanned_ + share_interval;
+        // Half of what it holds, at most a batch: a stack of a few huge
+        // subtrees (a binary tree's depth-first path) given away whole
+        // leaves the giver idle and the taker with all the work.
+        std::size_t half = stack_.size_at_least() / 2;
+        if (half > 0 && the_work_pool.empty() &&
+            (running_assists.load(std::memory_order_relaxed) > 0 ||
+             work_requested.load(std::memory_order_relaxed))) {
+          work_requested.store(false, std::memory_order_relaxed);
+          give_batch_to_pool(half);
+        }
+      }
+      return true;
+    });
   } while (scanned_ < stop && take_from_pool());
   return static_cast<std::size_t>(scanned_ - start);
 }
@@ -217,6 +231,7 @@ std::size_t assist(std::size_t budget) {
   thread_local marker helper(/*exclusive=*/false);
   running_assists.fetch_add(1, std::memory_order_relaxed);
   std::size_t scanned = helper.drain_some(budget);
+  scanned_this_cycle.fetch_add(scanned, std::memory_order_relaxed);
   helper.give_all_to_pool();
   running_assists.fetch_sub(1, std::memory_order_release);
   return scanned;
@@ -236,7 +251,7 @@ bool is_marked(const void* p) {
 namespace tricolor::barriers {
 
 // Greying happens on the mutator that recorded the pointers, straight into
-// work batches for the pool, where the background marker finds them.
+// work batches for the pool, where the mark workers find them.
 void shade_recorded(barrier_buffer& buffer) {
   gc::work_batch* batch = nullptr;
   for (std::size_t i = 0; i < buffer.count; ++i) {

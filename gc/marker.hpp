@@ -11,8 +11,9 @@
 // left; each scan shades the object's children. When drain() returns, every
 // object reachable from what was shaded is black.
 //
-// Several markers run at once during a concurrent cycle: the background
-// marker, mutators assisting (assist()), mutators shading their barrier
+// Several markers run at once during a concurrent cycle: the mark workers
+// (gc/mark_workers.hpp), the collector thread shading the roots, mutators
+// assisting (assist()), mutators shading their barrier
 // buffers (shade_recorded). Each has a private mark stack and exchanges work
 // through the global pool (gc/work_pool.hpp); the mark bit is set with an
 // atomic fetch_or (span::try_mark), so exactly one marker turns an object
@@ -58,13 +59,15 @@ class marker final : public tracer, public roots::root_visitor {
   void precise(const roots::root_identity& root, const void* target) override;
 
   // Scans grey objects, from its own stack and from the pool, until both are
-  // empty. `share` gives work to the pool when it runs dry (the background
-  // marker, so that assists find work).
-  void drain(bool share = false);
+  // empty (the stop-the-world cycle's single marker).
+  void drain();
 
   // Scans up to `budget` objects (taking work from the pool when its own
-  // stack is empty); returns how many it scanned.
-  std::size_t drain_some(std::size_t budget);
+  // stack is empty); returns how many it scanned, fewer only when it found
+  // no grey object left. `share` gives a batch to the pool when the pool is
+  // dry while another thread wants work (an assist running, or an idle mark
+  // worker that asked with request_work()).
+  std::size_t drain_some(std::size_t budget, bool share = false);
 
   // Moves every grey object on this marker's stack into the pool.
   void give_all_to_pool();
@@ -76,7 +79,7 @@ class marker final : public tracer, public roots::root_visitor {
   void scan(const mark_item& item);
   void scan_conservatively(const void* begin, const void* end);
   bool take_from_pool();
-  void give_batch_to_pool();
+  void give_batch_to_pool(std::size_t most);
   template <class Continue>
   void drain_while(Continue&& more);
 
@@ -90,14 +93,18 @@ class marker final : public tracer, public roots::root_visitor {
 std::size_t assist(std::size_t budget);
 // Number of threads inside assist() right now.
 std::size_t assists_running();
-// Asks the background marker to put work into the pool (an assist found
-// none).
+// Asks the mark workers to put work into the pool (an assist or an idle
+// worker found none).
 void request_work();
-// Background credit: objects the background marker scanned, which
-// allocating threads draw on before they assist. take returns how much of
-// `wanted` it took.
+// Background credit: objects the mark workers scanned, which allocating
+// threads draw on before they assist. take returns how much of `wanted` it
+// took.
+void add_background_credit(std::int64_t scanned);
 std::int64_t take_background_credit(std::int64_t wanted);
-void reset_background_credit();
+// Objects scanned by workers and assists since reset_mark_counters(), which
+// also clears the credit (at the start of each mark).
+std::uint64_t objects_scanned_this_cycle();
+void reset_mark_counters();
 
 // True if the object containing p (a managed address) is marked.
 bool is_marked(const void* p);

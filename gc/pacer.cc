@@ -25,7 +25,8 @@ void pacer::initialize(int gc_percent, std::int64_t memory_limit, clock_fn clock
   last_live_.store(0, std::memory_order_relaxed);
   last_end_ns_.store(0, std::memory_order_relaxed);
   last_pause_ns_.store(0, std::memory_order_relaxed);
-  cycle_allocation_ = 0;
+  cons_mark_ = 0;
+  last_scanned_ = 0;
   recompute();
 }
 
@@ -33,10 +34,17 @@ void pacer::end_cycle(const cycle_outcome& outcome) {
   std::lock_guard guard(lock_);
   last_ = outcome;
   last_live_.store(outcome.live_bytes, std::memory_order_relaxed);
-  // Half weight to the newest cycle: follows a change of allocation rate
-  // within a few cycles.
-  cycle_allocation_ = 0.5 * cycle_allocation_ +
-                      0.5 * static_cast<double>(outcome.allocated_during_cycle);
+  if (outcome.scanned_bytes > 0) {
+    last_scanned_ = outcome.scanned_bytes;
+    // Half weight to the newest cycle: follows a change of allocation rate
+    // within a few cycles.
+    auto x = static_cast<double>(outcome.assist_cpu_ns);
+    auto g = static_cast<double>(outcome.background_cpu_ns);
+    double measured = static_cast<double>(outcome.allocated_during_mark) /
+                      static_cast<double>(outcome.scanned_bytes);
+    if (g > 0) measured *= (g + x) / g;
+    cons_mark_ = cons_mark_ == 0 ? measured : 0.5 * cons_mark_ + 0.5 * measured;
+  }
   recompute();
 }
 
@@ -83,26 +91,39 @@ pacer::retain_targets pacer::retain() const {
   return {std::min(soft, hard), hard};
 }
 
-namespace {
-std::uint64_t trigger_for(std::uint64_t live, std::uint64_t goal, double cycle_allocation) {
+double pacer::cons_mark() const {
+  std::lock_guard guard(lock_);
+  return cons_mark_;
+}
+
+std::uint64_t pacer::runway() const {
+  std::lock_guard guard(lock_);
+  return runway_locked();
+}
+
+std::uint64_t pacer::runway_locked() const {
+  // The scan work the last concurrent mark did (traced objects and roots:
+  // black allocations are live but never scanned).
+  return static_cast<std::uint64_t>(cons_mark_ * static_cast<double>(last_scanned_));
+}
+
+std::uint64_t pacer::trigger_for(std::uint64_t goal) const {
+  std::uint64_t live = last_.live_bytes;
   if (goal >= unlimited / 2 || goal <= live) return goal;
-  auto runway = static_cast<double>(goal - live);
-  double fraction_point = runway * pacer::trigger_fraction;
-  double allocation_point = runway - cycle_allocation;
-  double point = std::max(0.0, std::min(fraction_point, allocation_point));
+  auto headroom = static_cast<double>(goal - live);
+  double point = cons_mark_ == 0
+                     ? unmeasured_trigger_fraction * headroom
+                     : headroom - static_cast<double>(runway_locked());
+  point = std::clamp(point, 0.0, max_trigger_fraction * headroom);
   return live + static_cast<std::uint64_t>(point);
 }
-}  // namespace
 
 void pacer::recompute() {
   compute_goals();
-  std::uint64_t live = last_.live_bytes;
-  gogc_trigger_.store(
-      trigger_for(live, gogc_goal_.load(std::memory_order_relaxed), cycle_allocation_),
-      std::memory_order_relaxed);
-  limit_trigger_.store(
-      trigger_for(live, limit_goal_.load(std::memory_order_relaxed), cycle_allocation_),
-      std::memory_order_relaxed);
+  gogc_trigger_.store(trigger_for(gogc_goal_.load(std::memory_order_relaxed)),
+                      std::memory_order_relaxed);
+  limit_trigger_.store(trigger_for(limit_goal_.load(std::memory_order_relaxed)),
+                       std::memory_order_relaxed);
 }
 
 void pacer::compute_goals() {
@@ -111,7 +132,8 @@ void pacer::compute_goals() {
   if (percent < 0) {
     gogc_goal_.store(unlimited, std::memory_order_relaxed);
   } else {
-    long double goal = live * (1.0L + percent / 100.0L);
+    long double scan_work = static_cast<long double>(live + last_.root_bytes);
+    long double goal = live + scan_work * percent / 100.0L;
     std::uint64_t bounded = goal >= static_cast<long double>(unlimited / 2)
                                 ? unlimited / 2
                                 : static_cast<std::uint64_t>(goal);

@@ -2,8 +2,11 @@
 //
 // Two goals, as in Go (runtime/mgcpacer.go, mgclimit.go), the lower one wins:
 //
-//   GOGC goal    live * (1 + gc_percent / 100), at least 4 MiB;
-//                infinite when gc_percent < 0 ("off")
+//   GOGC goal    live + (live + roots) * gc_percent / 100, at least 4 MiB,
+//                where roots are the stack and data-segment bytes the last
+//                mark scanned (as Go 1.18+: scanning them is work a cycle
+//                pays for, so they buy heap growth too); infinite when
+//                gc_percent < 0 ("off")
 //   limit goal   memory_limit - headroom - overhead, at least live, where
 //                overhead = heap_inuse - heap_alloc after the sweep
 //                (fragmentation and partly used spans: memory the heap holds
@@ -12,18 +15,36 @@
 //
 // The stop-the-world collector (gcstoptheworld=1) starts a cycle when
 // heap_alloc (heap/heap.hpp) reaches the goal. The concurrent collector
-// starts earlier, at the trigger
+// starts earlier, at the trigger, chosen so that marking ends as the heap
+// reaches the goal:
 //
-//     trigger = min(live + trigger_fraction * (goal - live),
-//                   goal - expected allocation during a cycle),  >= live
+//     runway  = cons/mark * scan work
+//     trigger = goal - runway, within [live, live + 0.95 * (goal - live)]
 //
-// where the expected allocation is a moving average of what the mutators
-// allocated during the last cycles, from the cycle's start to the end of its
-// sweep (a cycle cannot start before the previous sweep ends). So the heap
-// reaches the goal about when the cycle ends. Allocating threads that pass
-// the goal while the cycle marks assist the marker, and help sweep while it
-// sweeps (gc/collector.cc). Computing the trigger from measured scan rates as
-// well is left to the pacer work (issue 4).
+// The scan work is what the last concurrent mark scanned: the objects it
+// traced and the roots (as Go's lastHeapScan; objects allocated black while
+// it marked are live but were never scanned). cons/mark is the bytes the
+// mutators allocate per byte the mark workers scan, measured over the last
+// cycles' marking (a moving average, half weight to the newest):
+//
+//     cons/mark = allocated / scanned * (G + X) / G
+//
+// with G the CPU of the mark workers (gc/mark_workers.hpp: the 25 % budget
+// and idle CPUs) and X that of the mutators' assists while it marked.
+// Without assists it is the plain ratio of allocation to scanning at the CPU
+// the marking really had, so it needs no model of the machine. Assists did X
+// of the scanning, which the workers alone would have needed (G + X) / G
+// times as long for: the correction leaves the runway the workers need, so
+// a cycle that had to assist starts the next one earlier rather than settle
+// into assisting every cycle. (Without it, binary-trees settled there:
+// assists took 45 % of the marking CPU and the run was 65 % slower.) Go's
+// cons/mark also corrects for the mutators' time lost to assists, (M + X) / M
+// with M their own CPU; measured here, that correction made the runway 40 %
+// longer than the allocation that followed, so it is left out.
+// Until a concurrent cycle has been measured, the trigger is 70 % into the
+// runway (Go's minimum trigger). If the mutators outrun the estimate,
+// assists slow them to the marking's pace (gc/collector.cc: pace_allocation),
+// which is what keeps the heap at the goal; a trigger too early costs CPU.
 //
 // The CPU limiter. A program whose live heap nears the memory limit would
 // collect back to back (thrash). So when the last cycle left the live heap
@@ -58,12 +79,18 @@ inline constexpr std::uint64_t unlimited = UINT64_MAX;
 struct cycle_outcome {
   std::uint64_t live_bytes = 0;  // marked by the cycle
   std::uint64_t heap_inuse = 0;  // span bytes after its sweep
-  // Bytes the mutators allocated from the cycle's start to the end of its
-  // sweep (concurrent cycles; 0 for a stop-the-world one).
-  std::uint64_t allocated_during_cycle = 0;
   // heap_alloc after the sweep: live plus what the mutators allocated while
   // the cycle ran (equal to live_bytes for a stop-the-world cycle).
   std::uint64_t heap_alloc = 0;
+  std::uint64_t root_bytes = 0;  // stacks and data segments scanned
+  // Concurrent cycles (0 for a stop-the-world one), from the mark-start
+  // pause to the mark-termination pause: bytes the marking scanned (traced
+  // objects and roots), bytes the mutators allocated meanwhile, and the CPU
+  // of the mutators' assists and of the mark workers.
+  std::uint64_t scanned_bytes = 0;
+  std::uint64_t allocated_during_mark = 0;
+  std::uint64_t assist_cpu_ns = 0;
+  std::uint64_t background_cpu_ns = 0;
 };
 
 class pacer {
@@ -84,6 +111,8 @@ class pacer {
   std::int64_t set_memory_limit(std::int64_t bytes);
 
   int gc_percent() const { return percent_.load(std::memory_order_relaxed); }
+  // The live bytes the goals grew from (the last cycle's).
+  std::uint64_t last_live() const { return last_live_.load(std::memory_order_relaxed); }
   std::int64_t memory_limit() const { return limit_.load(std::memory_order_relaxed); }
   std::uint64_t gogc_goal() const { return gogc_goal_.load(std::memory_order_relaxed); }
   std::uint64_t limit_goal() const { return limit_goal_.load(std::memory_order_relaxed); }
@@ -105,7 +134,8 @@ class pacer {
     if (heap_alloc < limit_trigger_.load(std::memory_order_relaxed)) return false;
     return !cpu_limited();
   }
-  static constexpr double trigger_fraction = 0.7;
+  static constexpr double unmeasured_trigger_fraction = 0.7;
+  static constexpr double max_trigger_fraction = 0.95;
   // The lower of the two triggers (the heap_alloc at which the concurrent
   // collector starts its next cycle, CPU limiter aside).
   std::uint64_t trigger() const {
@@ -113,6 +143,11 @@ class pacer {
     std::uint64_t l = limit_trigger_.load(std::memory_order_relaxed);
     return g < l ? g : l;
   }
+
+  // Bytes allocated per byte scanned while marking (moving average; 0 until
+  // a concurrent cycle measured it), and the runway it gives the next cycle.
+  double cons_mark() const;
+  std::uint64_t runway() const;
 
   // True while the CPU limiter holds back limit-triggered cycles.
   bool cpu_limited() const;
@@ -126,10 +161,13 @@ class pacer {
   retain_targets retain() const;
 
  private:
-  void recompute();  // from percent_, limit_ and last_ (under lock_)
+  // Under lock_:
+  void recompute();  // from percent_, limit_, last_ and cons_mark_
+  std::uint64_t trigger_for(std::uint64_t goal) const;
+  std::uint64_t runway_locked() const;
   void compute_goals();
 
-  std::mutex lock_;
+  mutable std::mutex lock_;
   cycle_outcome last_;
   clock_fn clock_ = nullptr;
   std::atomic<int> percent_{100};
@@ -140,7 +178,8 @@ class pacer {
   std::atomic<std::uint64_t> limit_trigger_{unlimited};
   std::atomic<std::uint64_t> last_end_ns_{0};
   std::atomic<std::uint64_t> last_pause_ns_{0};
-  double cycle_allocation_ = 0;  // moving average, under lock_
+  double cons_mark_ = 0;  // moving average, under lock_
+  std::uint64_t last_scanned_ = 0;  // bytes the last concurrent mark scanned
   std::atomic<std::uint64_t> last_live_{0};
 };
 

@@ -1,11 +1,13 @@
 // Statistics; see stats.hpp.
 #include "gc/stats.hpp"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <mutex>
 
+#include "gc/config.hpp"
 #include "gc/pacer.hpp"
 #include "heap/heap.hpp"
 
@@ -31,6 +33,13 @@ double fraction_locked(const totals& t) {
   return available > 0 ? static_cast<double>(t.gc_cpu_ns) / available : 0.0;
 }
 }  // namespace
+
+std::uint64_t thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
 std::uint64_t nanos_since_start() {
   return static_cast<std::uint64_t>(
@@ -58,6 +67,11 @@ void record_cycle(const cycle_record& r) {
   s.globals_bytes = r.globals_bytes;
   s.handle_roots = r.handle_roots;
   s.threads = r.threads;
+  s.last_cycle = {r.number, r.forced, r.start_ns,
+                  r.sweep_termination_ns, r.mark_ns, r.mark_termination_ns,
+                  r.sweep_termination_cpu_ns, r.mark_assist_cpu_ns, r.mark_background_cpu_ns,
+                  r.mark_idle_cpu_ns, r.mark_termination_cpu_ns,
+                  r.heap_start, r.heap_end, r.heap_live, r.heap_goal, r.mark_workers};
   t.gc_cpu_ns += r.sweep_termination_cpu_ns + r.mark_assist_cpu_ns +
                  r.mark_background_cpu_ns + r.mark_idle_cpu_ns +
                  r.mark_termination_cpu_ns;
@@ -100,6 +114,7 @@ gc_stats read_stats() {
   s.heap_idle = heap::the_heap.pages().free_bytes();
   s.heap_released = heap::the_heap.pages().released_bytes();
   s.heap_goal = gc::the_pacer.heap_goal();
+  s.heap_trigger = gc::environment_config().gcstoptheworld ? s.heap_goal : gc::the_pacer.trigger();
   s.gc_percent = gc::the_pacer.gc_percent();
   s.memory_limit = gc::the_pacer.memory_limit();
   return s;

@@ -41,12 +41,17 @@ struct cycle_record {
   std::uint64_t termination_retries = 0;
   std::uint64_t sweep_cpu_ns = 0;
   std::uint64_t objects_verified = 0;
+  // Mark worker threads that scanned objects during the concurrent mark.
+  std::uint64_t mark_workers = 0;
 };
 
 void record_cycle(const cycle_record& record);
 
 // Records one stop-the-world pause (called as the world restarts).
 void record_pause(std::uint64_t pause_ns, std::uint64_t time_to_safepoint_ns);
+
+// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), nanoseconds.
+std::uint64_t thread_cpu_ns();
 
 // Nanoseconds since the library was loaded (the "@s" of gctrace).
 std::uint64_t nanos_since_start();

@@ -1,20 +1,21 @@
 // The global pool of grey objects shared by every marking thread.
 //
-// Each marking thread (the background marker, a mutator assisting, a mutator
+// Each marking thread (a mark worker, a mutator assisting, a mutator
 // shading its barrier buffer) keeps grey objects on a private mark stack
 // (gc/marker.hpp) and exchanges them with the others through this pool, in
 // batches of 256 items, so the lock is taken once per batch:
 //   * a mutator shading its barrier buffer puts what it greyed here;
-//   * the background marker gives a batch away when the pool is empty and its
-//     own stack is deep, so that assists find work;
+//   * a mark worker gives a batch away when the pool is empty while an
+//     assist or an idle worker wants work (gc/mark_workers.hpp);
 //   * an assist takes batches, scans within its budget and puts back what is
 //     left before returning to the program.
 //
-// Termination invariant: a thread outside the collector's pauses holds grey
-// objects privately only while it is inside a marking step (an assist, a
-// buffer shading); it puts them back here before it reaches a safepoint. So in
-// a stop-the-world pause every grey object is in the pool, in a barrier
-// buffer or on the background marker's stack.
+// Termination invariant: a mutator holds grey objects privately only while
+// it is inside a marking step (an assist, a buffer shading); it puts them
+// back here before it reaches a safepoint. A mark worker puts them back
+// before the collector's hold on the workers returns (gc/mark_workers.hpp).
+// So in a stop-the-world pause taken with the workers held, every grey
+// object is in the pool or in a barrier buffer.
 #pragma once
 
 #include <atomic>

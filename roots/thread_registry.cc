@@ -138,6 +138,16 @@ thread_state* current_thread() {
 
 thread_state* registry_head() { return the_registry().head; }
 
+int running_thread_count() {
+  registry& r = the_registry();
+  std::unique_lock guard(r.lock, std::try_to_lock);
+  if (!guard.owns_lock()) return -1;
+  int running = 0;
+  for (thread_state* t = r.head; t; t = t->next)
+    running += t->status.load(std::memory_order_relaxed) == thread_status::running;
+  return running;
+}
+
 void flush_orphaned_caches(bool relist) {
   registry& r = the_registry();
   for (heap::thread_cache& cache : r.orphaned) heap::the_heap.flush_cache(cache, relist);

@@ -93,6 +93,12 @@ void start_the_world();
 
 thread_state* registry_head();
 
+// Registered threads that are running (not at a safepoint or inside a
+// blocking_scope), or -1 when the registry is busy (a pause or a thread
+// starting). A glimpse for the mark workers' idle-CPU estimate: it may be
+// stale by the time it is used.
+int running_thread_count();
+
 // Flushes the caches left by threads that exited while the collector marked
 // (heap::managed_heap::flush_cache). Only with the world stopped.
 void flush_orphaned_caches(bool relist);

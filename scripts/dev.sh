@@ -72,7 +72,7 @@ case "${1:-}" in
     configure build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread \
       -Db_lundef=false -Dbenchmarks=false
     tsan_tests=(concurrent_torture concurrent_torture_verify torture collector
-                interleaving weak roots destructor gc_ptr array)
+                interleaving weak roots destructor gc_ptr array mark_workers gctrace)
     tsan_targets=()
     for t in "${tsan_tests[@]}"; do
       [ "$t" = concurrent_torture_verify ] || tsan_targets+=("tests/${t}_test")

@@ -246,13 +246,21 @@ TEST(Collector, LiveAndFreedStatistics) {
   return max_inuse;
 }
 
+// The bound on heap_inuse while allocating garbage: 64 MiB, plus twice the
+// scanned roots, which the heap goal counts (live + (live + roots) * GOGC /
+// 100, as Go 1.18+): data segments are about 47 MB under ThreadSanitizer,
+// under 1 MB in a release build.
+std::uint64_t reclaim_bound(const tricolor::gc_stats& s) {
+  return 64 * MiB + 2 * (s.globals_bytes + s.stacks_bytes);
+}
+
 TEST(Collector, SmallGarbageIsReclaimed) {
   scoped_gc_percent pacing(100);
   collect_clean();
   const auto before = tricolor::read_stats();
   const std::uint64_t max_inuse = allocate_garbage(200 * MiB, 64);
   const auto after = tricolor::read_stats();
-  EXPECT_LT(max_inuse, 64 * MiB)
+  EXPECT_LT(max_inuse, reclaim_bound(before))
       << "200 MB of short-lived small objects drove heap_inuse to "
       << max_inuse / MiB << " MiB: garbage is not being reclaimed";
   EXPECT_GE(after.num_gc - before.num_gc, 3u)
@@ -267,7 +275,7 @@ TEST(Collector, LargeGarbageIsReclaimed) {
   // Arrays of up to 256 KiB: most of them are large objects.
   const std::uint64_t max_inuse = allocate_garbage(400 * MiB, 32768);
   const auto after = tricolor::read_stats();
-  EXPECT_LT(max_inuse, 64 * MiB)
+  EXPECT_LT(max_inuse, reclaim_bound(before))
       << "400 MB of short-lived large arrays drove heap_inuse to "
       << max_inuse / MiB << " MiB";
   EXPECT_GE(after.num_gc - before.num_gc, 3u);

@@ -97,25 +97,95 @@ TEST(Pacer, CpuLimiterLeavesLimitCyclesWithRunwayAlone) {
   EXPECT_TRUE(p.should_start_cycle(p.heap_goal()));
 }
 
-TEST(Pacer, ConcurrentTriggerLeavesRoomForTheAllocationDuringACycle) {
+// A concurrent cycle's outcome: `live` MiB marked (no roots, everything
+// traced), `allocated` MiB allocated by the mutators while it marked.
+cycle_outcome marked_cycle(std::uint64_t live, std::uint64_t allocated) {
+  cycle_outcome o;
+  o.live_bytes = live * MiB;
+  o.heap_inuse = live * MiB + 10 * MiB;
+  o.heap_alloc = live * MiB;
+  o.scanned_bytes = live * MiB;
+  o.allocated_during_mark = allocated * MiB;
+  return o;
+}
+
+TEST(Pacer, GogcGoalCountsTheScannedRoots) {
   pacer p;
   p.initialize(100, none, fake_clock);
-  // Goal 200 MiB over a live 100: without measured allocation the trigger is
-  // 70 % into the runway.
-  p.end_cycle({100 * MiB, 110 * MiB, 0, 100 * MiB});
+  cycle_outcome o = marked_cycle(100, 0);
+  o.root_bytes = 20 * MiB;
+  p.end_cycle(o);
+  // As Go 1.18+: live + (live + roots) * GOGC / 100.
+  EXPECT_EQ(p.gogc_goal(), 220 * MiB);
+  p.set_gc_percent(50);
+  EXPECT_EQ(p.gogc_goal(), 160 * MiB);
+}
+
+TEST(Pacer, TriggerLeavesTheRunwayTheMeasuredConsMarkRatioNeeds) {
+  pacer p;
+  p.initialize(100, none, fake_clock);
+  // Goal 200 MiB over a live 100. Nothing measured yet: 70 % into the
+  // headroom.
+  p.end_cycle({100 * MiB, 110 * MiB, 100 * MiB});
+  EXPECT_EQ(p.cons_mark(), 0.0);
+  EXPECT_EQ(p.trigger(), 170 * MiB);
   EXPECT_FALSE(p.should_trigger_concurrent_cycle(170 * MiB - 1));
   EXPECT_TRUE(p.should_trigger_concurrent_cycle(170 * MiB));
-  // Cycles that saw 60 and then 80 MiB allocated while they ran: the moving
-  // average (half weight to the newest) is 0.5 * 30 + 0.5 * 80 = 55 MiB, so
-  // the trigger moves to 200 - 55 = 145 MiB.
-  p.end_cycle({100 * MiB, 110 * MiB, 60 * MiB, 100 * MiB});
-  p.end_cycle({100 * MiB, 110 * MiB, 80 * MiB, 100 * MiB});
-  EXPECT_FALSE(p.should_trigger_concurrent_cycle(145 * MiB - 1));
-  EXPECT_TRUE(p.should_trigger_concurrent_cycle(145 * MiB));
+  // A cycle allocated 40 MiB while it scanned 100: cons/mark 0.4, and the
+  // next scan (100 MiB) needs 40 MiB of runway.
+  p.end_cycle(marked_cycle(100, 40));
+  EXPECT_DOUBLE_EQ(p.cons_mark(), 0.4);
+  EXPECT_EQ(p.runway(), 40 * MiB);
+  EXPECT_EQ(p.trigger(), 160 * MiB);
+  // Then 80: the moving average (half weight to the newest) is 0.6.
+  p.end_cycle(marked_cycle(100, 80));
+  EXPECT_DOUBLE_EQ(p.cons_mark(), 0.6);
+  EXPECT_EQ(p.trigger(), 140 * MiB);
+  // The runway follows the scan work: half the live heap, half the runway.
+  p.end_cycle(marked_cycle(50, 30));  // cons/mark 0.5 * 0.6 + 0.5 * 0.6
+  EXPECT_DOUBLE_EQ(p.cons_mark(), 0.6);
+  EXPECT_EQ(p.gogc_goal(), 100 * MiB);
+  EXPECT_EQ(p.trigger(), 70 * MiB);
   // Never below the live heap, however fast the mutators allocate.
-  p.end_cycle({100 * MiB, 110 * MiB, 1000 * MiB, 100 * MiB});
+  p.end_cycle(marked_cycle(100, 1000));
+  EXPECT_EQ(p.trigger(), 100 * MiB);
   EXPECT_TRUE(p.should_trigger_concurrent_cycle(100 * MiB));
   EXPECT_FALSE(p.should_trigger_concurrent_cycle(100 * MiB - 1));
+}
+
+TEST(Pacer, AssistsWidenTheNextRunway) {
+  pacer p;
+  p.initialize(100, none, fake_clock);
+  // 30 MiB allocated while 100 were scanned, half of it by assists (20 ms
+  // of the workers' CPU, 20 of the mutators'): the workers alone would have
+  // needed twice as long, so the runway is twice the allocation.
+  cycle_outcome o = marked_cycle(100, 30);
+  o.assist_cpu_ns = 20'000'000;
+  o.background_cpu_ns = 20'000'000;
+  p.end_cycle(o);
+  EXPECT_DOUBLE_EQ(p.cons_mark(), 0.3 * 2);
+  EXPECT_NEAR(static_cast<double>(p.runway()), 60.0 * MiB, 1.0);
+  EXPECT_NEAR(static_cast<double>(p.trigger()), 140.0 * MiB, 1.0);
+}
+
+TEST(Pacer, TriggerStaysBelowNinetyFivePercentOfTheHeadroom) {
+  pacer p;
+  p.initialize(100, none, fake_clock);
+  // A mutator that hardly allocates while marking: cons/mark 0.01 asks for
+  // 1 MiB of runway; the trigger still leaves 5 % of the headroom.
+  p.end_cycle(marked_cycle(100, 1));
+  EXPECT_EQ(p.runway(), 1 * MiB);
+  EXPECT_EQ(p.trigger(), 195 * MiB);
+}
+
+TEST(Pacer, TheLimitGoalHasItsOwnTrigger) {
+  pacer p;
+  p.initialize(-1, 220 * MiB, fake_clock);
+  // Limit goal 220 - 11 (headroom) - 10 (overhead) = 199 MiB over a live 100;
+  // cons/mark 0.4: trigger 199 - 40.
+  p.end_cycle(marked_cycle(100, 40));
+  EXPECT_EQ(p.limit_goal(), 199 * MiB);
+  EXPECT_EQ(p.trigger(), 159 * MiB);
 }
 
 }  // namespace
