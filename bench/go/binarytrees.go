@@ -74,7 +74,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "usage: %s N   (maximal tree depth, 1..26)\n", os.Args[0])
 		os.Exit(2)
 	}
-	trace := startGCTrace(false)
+	// BENCH_ECHO_GCTRACE=1 passes the gctrace lines on to stderr
+	// (bench/run_pacer.py reads them).
+	trace := startGCTrace(os.Getenv("BENCH_ECHO_GCTRACE") == "1")
 	start := time.Now()
 	binarytrees(n)
 	wall := time.Since(start).Seconds()
