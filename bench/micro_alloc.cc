@@ -21,6 +21,10 @@
 //                                     marking_started through
 //                                     gc/test_hooks.hpp, so the barrier is
 //                                     on and the marker takes no CPU)
+//   stats/read_stats                  one tricolor::read_stats() (issue 4:
+//                                     cheap enough to call every millisecond)
+//   stats/mi_process_info             mimalloc's process statistics call,
+//                                     the anchor
 //
 // The per_op counter is the time of one operation (one object in a batch).
 // Garbage-collected allocation includes its amortized collection cost: at
@@ -31,6 +35,7 @@
 //
 //   build/bench/micro_bench --benchmark_filter='alloc_batch/.*/24'
 #include <gc.h>
+#include <mimalloc.h>
 
 #include <benchmark/benchmark.h>
 
@@ -329,6 +334,19 @@ void barrier_raw_marking(benchmark::State& state) {
   store_loop(state, f.holders.data(), f.targets.data());
 }
 
+void stats_read_stats(benchmark::State& state) {
+  tricolor::collect();  // a cycle on record
+  for (auto _ : state) benchmark::DoNotOptimize(tricolor::read_stats());
+}
+
+void stats_mi_process_info(benchmark::State& state) {
+  std::size_t elapsed, user, system, rss, peak_rss, commit, peak_commit, faults;
+  for (auto _ : state) {
+    mi_process_info(&elapsed, &user, &system, &rss, &peak_rss, &commit, &peak_commit, &faults);
+    benchmark::DoNotOptimize(rss);
+  }
+}
+
 template <std::size_t Bytes>
 void register_allocation() {
   const std::string size = "/" + std::to_string(Bytes);
@@ -363,6 +381,8 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("barrier/raw/idle", barrier_raw_idle);
   benchmark::RegisterBenchmark("barrier/gc_ptr/marking", barrier_gc_ptr_marking);
   benchmark::RegisterBenchmark("barrier/raw/marking", barrier_raw_marking);
+  benchmark::RegisterBenchmark("stats/read_stats", stats_read_stats);
+  benchmark::RegisterBenchmark("stats/mi_process_info", stats_mi_process_info);
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

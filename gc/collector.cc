@@ -122,15 +122,15 @@ std::atomic<std::uint64_t> assist_cpu_ns{0};
 std::atomic<std::uint64_t> last_scanned_objects{0};
 std::atomic<double> last_object_bytes{32};
 
-// What the assists of the cycle marking now aim at (set in its mark-start
-// pause; see assist_ratio_now).
-struct assist_plan {
-  std::atomic<std::uint64_t> expected_objects{0};    // as the last cycle
-  std::atomic<std::uint64_t> worst_case_objects{0};  // all of heap_start
+// The assist plan of the cycle marking now (gc/pacer.hpp), set in its
+// mark-start pause, read by every allocation that pays for itself.
+struct shared_assist_plan {
+  std::atomic<std::uint64_t> expected_objects{0};
+  std::atomic<std::uint64_t> worst_case_objects{0};
   std::atomic<std::uint64_t> goal{0};
   std::atomic<std::uint64_t> hard_goal{0};
 };
-assist_plan current_assist_plan;
+shared_assist_plan current_assist_plan;
 
 // Requests and completions, between mutators and the collector thread.
 struct collector_control {
@@ -409,6 +409,8 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   assist_cpu_ns.store(0, std::memory_order_relaxed);
   marker m(/*exclusive=*/false);
 
+  start_mark_workers();
+
   // 1. Mark start.
   phase_clock start;
   phase.store(gc_phase::sweep_termination, std::memory_order_relaxed);
@@ -423,7 +425,7 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   const std::uint64_t trigger_at_start = the_pacer.trigger();
   const std::uint64_t live_at_start = the_pacer.last_live();
   {
-    assist_plan& plan = current_assist_plan;
+    shared_assist_plan& plan = current_assist_plan;
     plan.expected_objects.store(last_scanned_objects.load(std::memory_order_relaxed),
                                 std::memory_order_relaxed);
     double object_bytes = last_object_bytes.load(std::memory_order_relaxed);
@@ -670,26 +672,14 @@ void collect_and_wait(roots::thread_state*, cycle_trigger trigger) {
 // for a CPU on a loaded machine).
 constexpr std::int64_t assist_debt_slack = 16384;  // objects
 
-// Objects left to scan per byte of runway left, re-read at each payment (as
-// Go's gcControllerState.revise). The work expected is what the last cycle
-// scanned; once the marking has scanned more than that, the heap changed
-// shape since (a program building a large structure), and the plan turns to
-// the worst case: every object of the heap at mark start is to be scanned,
-// by the hard goal (the goal + 10 %, or the goal itself under the memory
-// limit).
 double assist_ratio_now(std::uint64_t heap_alloc) {
-  std::uint64_t done = objects_scanned_this_cycle();
-  const assist_plan& plan = current_assist_plan;
-  std::uint64_t expected = plan.expected_objects.load(std::memory_order_relaxed);
-  std::uint64_t goal = plan.goal.load(std::memory_order_relaxed);
-  if (done >= expected) {
-    expected = plan.worst_case_objects.load(std::memory_order_relaxed);
-    goal = plan.hard_goal.load(std::memory_order_relaxed);
-  }
-  std::uint64_t left = expected > done ? expected - done : 0;
-  constexpr std::uint64_t least_runway = 64 << 10;
-  std::uint64_t runway = goal > heap_alloc + least_runway ? goal - heap_alloc : least_runway;
-  return static_cast<double>(left) / static_cast<double>(runway);
+  const shared_assist_plan& shared = current_assist_plan;
+  assist_plan plan;
+  plan.expected_objects = shared.expected_objects.load(std::memory_order_relaxed);
+  plan.worst_case_objects = shared.worst_case_objects.load(std::memory_order_relaxed);
+  plan.goal = shared.goal.load(std::memory_order_relaxed);
+  plan.hard_goal = shared.hard_goal.load(std::memory_order_relaxed);
+  return assist_ratio(plan, objects_scanned_this_cycle(), heap_alloc);
 }
 
 void pace_allocation(roots::thread_state* self, std::size_t bytes) {

@@ -217,18 +217,19 @@ void worker_main(unsigned k) {
 
 }  // namespace
 
+void start_mark_workers() {
+  workers& w = the_workers();
+  std::lock_guard guard(w.lock);
+  if (w.started) return;
+  w.started = true;
+  w.cpus = usable_cpus();
+  int bound = environment_config().mark_workers;
+  w.plan = plan_mark_workers(w.cpus, bound > 0 ? static_cast<unsigned>(bound) : w.cpus);
+  for (unsigned k = 0; k < w.plan.threads; ++k) std::thread(worker_main, k).detach();
+}
+
 void begin_mark_phase() {
   workers& w = the_workers();
-  {
-    std::lock_guard guard(w.lock);
-    if (!w.started) {
-      w.started = true;
-      w.cpus = usable_cpus();
-      int bound = environment_config().mark_workers;
-      w.plan = plan_mark_workers(w.cpus, bound > 0 ? static_cast<unsigned>(bound) : w.cpus);
-      for (unsigned k = 0; k < w.plan.threads; ++k) std::thread(worker_main, k).detach();
-    }
-  }
   w.phase.fetch_add(1, std::memory_order_relaxed);
   w.phase_start_ns.store(monotonic_ns(), std::memory_order_relaxed);
   w.fractional_cpu_ns.store(0, std::memory_order_relaxed);

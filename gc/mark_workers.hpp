@@ -57,8 +57,11 @@ struct worker_plan {
 // The plan for `cpus` CPUs and at most `bound` threads (bound >= 1).
 worker_plan plan_mark_workers(unsigned cpus, unsigned bound);
 
+// Starts the threads, the first time (before a pause: it takes a few
+// hundred microseconds).
+void start_mark_workers();
 // At the start of a cycle's marking: resets the CPU counters and the
-// fractional worker's clock, starts the threads the first time.
+// fractional worker's clock.
 void begin_mark_phase();
 // Lets the workers take work from the pool (marking rounds), and holds them
 // again: when hold_mark_workers returns, no worker holds a grey object.

@@ -9,6 +9,19 @@ namespace tricolor::gc {
 
 pacer the_pacer;
 
+double assist_ratio(const assist_plan& plan, std::uint64_t scanned, std::uint64_t heap_alloc) {
+  std::uint64_t expected = plan.expected_objects;
+  std::uint64_t goal = plan.goal;
+  if (scanned >= expected) {
+    expected = plan.worst_case_objects;
+    goal = plan.hard_goal;
+  }
+  std::uint64_t left = expected > scanned ? expected - scanned : 0;
+  constexpr std::uint64_t least_runway = 64 << 10;
+  std::uint64_t runway = goal > heap_alloc + least_runway ? goal - heap_alloc : least_runway;
+  return static_cast<double>(left) / static_cast<double>(runway);
+}
+
 std::uint64_t monotonic_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -183,6 +183,26 @@ class pacer {
   std::atomic<std::uint64_t> last_live_{0};
 };
 
+// What the assists of the cycle marking now aim at (gc/collector.cc sets it
+// in the mark-start pause; pace_allocation charges each allocation
+// assist_ratio objects per byte).
+struct assist_plan {
+  std::uint64_t expected_objects = 0;    // what the last cycle scanned
+  std::uint64_t worst_case_objects = 0;  // every object of the heap at mark start
+  std::uint64_t goal = 0;
+  std::uint64_t hard_goal = 0;  // goal + 10 %, or the goal under the memory limit
+};
+
+// Objects left to scan per byte of runway left, given `scanned` objects
+// scanned so far and the heap at `heap_alloc` (as Go's
+// gcControllerState.revise, re-read at each payment). The work expected is
+// what the last cycle scanned; once the marking has scanned more than that,
+// the heap changed shape since (a program building a large structure), and
+// the plan turns to the worst case: every object of the heap at mark start
+// to scan by the hard goal. The runway counts as at least 64 KiB, so a heap
+// at or past its goal charges a large but finite ratio.
+double assist_ratio(const assist_plan& plan, std::uint64_t scanned, std::uint64_t heap_alloc);
+
 extern pacer the_pacer;
 
 // Monotonic nanoseconds (the pacer's real clock).

@@ -1,7 +1,9 @@
 // Pacer decisions, deterministically: goals from GOGC and the memory limit,
-// which one wins, the CPU limiter (with a fake clock) and the retain targets.
+// which one wins, the trigger from cons/mark, the CPU limiter (with a fake
+// clock), the retain targets, the assist ratio and the workers' credit.
 #include <gtest/gtest.h>
 
+#include "gc/marker.hpp"
 #include "gc/pacer.hpp"
 
 namespace tricolor::gc {
@@ -186,6 +188,40 @@ TEST(Pacer, TheLimitGoalHasItsOwnTrigger) {
   p.end_cycle(marked_cycle(100, 40));
   EXPECT_EQ(p.limit_goal(), 199 * MiB);
   EXPECT_EQ(p.trigger(), 159 * MiB);
+}
+
+TEST(AssistRatio, ExpectedWorkOverTheRunwayLeft) {
+  assist_plan plan{/*expected*/ 1'000'000, /*worst*/ 4'000'000, 200 * MiB, 220 * MiB};
+  // Nothing scanned, 100 MiB of runway: 1e6 objects per 100 MiB.
+  EXPECT_DOUBLE_EQ(assist_ratio(plan, 0, 100 * MiB), 1e6 / (100.0 * MiB));
+  // Half scanned, half the runway used: the same pace.
+  EXPECT_DOUBLE_EQ(assist_ratio(plan, 500'000, 150 * MiB), 5e5 / (50.0 * MiB));
+  // Behind (a tenth scanned, nine tenths of the runway used): nine times
+  // as steep.
+  EXPECT_DOUBLE_EQ(assist_ratio(plan, 100'000, 190 * MiB), 9e5 / (10.0 * MiB));
+}
+
+TEST(AssistRatio, MoreWorkThanExpectedTurnsToTheWorstCaseAndTheHardGoal) {
+  assist_plan plan{1'000'000, 4'000'000, 200 * MiB, 220 * MiB};
+  // Scanned what the last cycle did: now 3e6 left of the worst case, by
+  // the hard goal.
+  EXPECT_DOUBLE_EQ(assist_ratio(plan, 1'000'000, 200 * MiB), 3e6 / (20.0 * MiB));
+  // At or past the (hard) goal, the runway counts as 64 KiB: steep, finite.
+  EXPECT_DOUBLE_EQ(assist_ratio(plan, 2'000'000, 230 * MiB), 2e6 / (64.0 * 1024));
+  // Everything of the worst case scanned: nothing left to charge.
+  EXPECT_EQ(assist_ratio(plan, 4'000'000, 210 * MiB), 0.0);
+}
+
+TEST(AssistCredit, WorkersCreditIsDrawnOnceAndCountsAsScanned) {
+  reset_mark_counters();
+  add_background_credit(100);
+  EXPECT_EQ(take_background_credit(30), 30);
+  EXPECT_EQ(take_background_credit(100), 70) << "no more than what is left";
+  EXPECT_EQ(take_background_credit(1), 0);
+  EXPECT_EQ(objects_scanned_this_cycle(), 100u) << "taking credit does not unscan";
+  reset_mark_counters();
+  EXPECT_EQ(objects_scanned_this_cycle(), 0u);
+  EXPECT_EQ(take_background_credit(1), 0);
 }
 
 }  // namespace
