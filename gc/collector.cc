@@ -78,8 +78,6 @@
 #include "gc/collector.hpp"
 
 #include <pthread.h>
-#include <sched.h>
-#include <time.h>
 
 #include <algorithm>
 #include <chrono>

@@ -251,11 +251,8 @@ void release_mark_workers() {
 
 void hold_mark_workers() {
   workers& w = the_workers();
-  {
-    std::lock_guard guard(w.lock);
-    w.released.store(false, std::memory_order_seq_cst);
-  }
   std::unique_lock guard(w.lock);
+  w.released.store(false, std::memory_order_seq_cst);
   w.went_idle.wait(guard, [&] { return w.busy.load(std::memory_order_seq_cst) == 0; });
 }
 

@@ -39,7 +39,6 @@ void pacer::initialize(int gc_percent, std::int64_t memory_limit, clock_fn clock
   last_end_ns_.store(0, std::memory_order_relaxed);
   last_pause_ns_.store(0, std::memory_order_relaxed);
   cons_mark_ = 0;
-  last_scanned_ = 0;
   recompute();
 }
 
@@ -48,7 +47,6 @@ void pacer::end_cycle(const cycle_outcome& outcome) {
   last_ = outcome;
   last_live_.store(outcome.live_bytes, std::memory_order_relaxed);
   if (outcome.scanned_bytes > 0) {
-    last_scanned_ = outcome.scanned_bytes;
     // Half weight to the newest cycle: follows a change of allocation rate
     // within a few cycles.
     auto x = static_cast<double>(outcome.assist_cpu_ns);
@@ -117,7 +115,7 @@ std::uint64_t pacer::runway() const {
 std::uint64_t pacer::runway_locked() const {
   // The scan work the last concurrent mark did (traced objects and roots:
   // black allocations are live but never scanned).
-  return static_cast<std::uint64_t>(cons_mark_ * static_cast<double>(last_scanned_));
+  return static_cast<std::uint64_t>(cons_mark_ * static_cast<double>(last_.scanned_bytes));
 }
 
 std::uint64_t pacer::trigger_for(std::uint64_t goal) const {

@@ -179,7 +179,6 @@ class pacer {
   std::atomic<std::uint64_t> last_end_ns_{0};
   std::atomic<std::uint64_t> last_pause_ns_{0};
   double cons_mark_ = 0;  // moving average, under lock_
-  std::uint64_t last_scanned_ = 0;  // bytes the last concurrent mark scanned
   std::atomic<std::uint64_t> last_live_{0};
 };
 
