@@ -12,7 +12,8 @@ std::atomic<bool> marking{false};
 void record_for_shading(const void* pointer) noexcept {
   // A thread that never allocated registers here; registration waits for a
   // pause in progress, which may have ended marking.
-  roots::thread_state* self = roots::current_thread();
+  roots::runtime_section runtime;
+  roots::thread_state* self = runtime.thread();
   if (!marking.load(std::memory_order_relaxed)) return;
   barrier_buffer& buffer = self->barrier;
   buffer.entries[buffer.count++] = pointer;

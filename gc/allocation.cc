@@ -32,6 +32,7 @@ namespace {
 roots::thread_state* runtime_thread() {
   static const bool initialized = [] {
     const gc::config& c = gc::environment_config();
+    heap::the_heap.initialize();
     gc::the_pacer.initialize(c.gc_percent, c.memory_limit, gc::monotonic_ns);
     return true;
   }();
@@ -59,6 +60,7 @@ void* try_allocate(roots::thread_state* self, std::size_t bytes) {
 
 void* heap::allocate_slow(std::size_t bytes) {
   if (heap::finalizing_type() != nullptr) allocation_in_destructor();
+  roots::runtime_section runtime;
   roots::thread_state* self = runtime_thread();
   safepoint();
   // A refill takes up to 64 slots.
@@ -75,16 +77,19 @@ void heap::note_finalizable(void* slot) {
 
 void collect() {
   if (heap::finalizing_type() != nullptr) allocation_in_destructor();
+  roots::runtime_section runtime;
   roots::thread_state* self = runtime_thread();
   gc::collect_and_wait(self, gc::cycle_trigger::forced);
 }
 
 int set_gc_percent(int percent) {
+  roots::runtime_section runtime;
   runtime_thread();
   return gc::the_pacer.set_gc_percent(percent);
 }
 
 std::int64_t set_memory_limit(std::int64_t bytes) {
+  roots::runtime_section runtime;
   runtime_thread();
   return gc::the_pacer.set_memory_limit(bytes);
 }

@@ -85,6 +85,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -105,6 +106,8 @@
 #include "heap/sweeper.hpp"
 #include "roots/root_set.hpp"
 #include "roots/safepoint.hpp"
+#include "roots/thread_creation.hpp"
+#include "roots/thread_registry.hpp"
 
 namespace tricolor::gc {
 
@@ -139,6 +142,7 @@ struct collector_control {
   bool shutting_down = false;
   bool cycle_running = false;
   bool pending = false;
+  bool fork_pending = false;  // no cycle starts while a fork() is prepared
   cycle_trigger pending_trigger = cycle_trigger::heap_goal;
   std::uint64_t cycles_started = 0;
   std::uint64_t cycles_finished = 0;
@@ -564,13 +568,16 @@ void run_cycle(std::uint64_t number, cycle_trigger trigger) {
 
 void collector_main() {
   pthread_setname_np(pthread_self(), "tricolor-gc");
+  roots::set_safepoint_warning(
+      static_cast<std::uint64_t>(environment_config().safepoint_warn_ms) * 1'000'000);
   collector_control& c = control();
   for (;;) {
     cycle_trigger trigger;
     std::uint64_t number;
     {
       std::unique_lock guard(c.lock);
-      c.requests.wait(guard, [&] { return c.pending || c.shutting_down; });
+      c.requests.wait(guard,
+                      [&] { return (c.pending && !c.fork_pending) || c.shutting_down; });
       if (c.shutting_down) return;
       trigger = c.pending_trigger;
       c.pending = false;
@@ -610,14 +617,74 @@ void shut_down_collector() {
   });
 }
 
+// fork()
+// ------
+// A child that goes on without exec gets only the thread that forked; the
+// collector thread and the mark workers are gone, and any lock they held or
+// condition variable they waited on is in an unknown state. So:
+//   prepare  (forking thread, as SAFE) no new cycle may start, and the one
+//            running (marking or sweeping) is waited for; then the registry
+//            stops the world (roots/thread_registry.hpp: prepare_fork, a
+//            handler registered before this one, so it runs after it);
+//   parent   the registry restarts the world; cycles may start again;
+//   child    the registry keeps only this thread; here the collector's locks
+//            and condition variables are made anew, and the collector
+//            thread and the mark workers are started again on first need.
+// Between cycles no collector thread holds a grey object, a span or a lock
+// the child needs: the heap is as the last sweep left it.
+void prepare_fork() {
+  collector_control& c = control();
+  wait_as_safe([&] {
+    std::unique_lock guard(c.lock);
+    c.fork_pending = true;
+    c.finished.wait(guard, [&] { return !c.cycle_running; });
+  });
+}
+
+void parent_after_fork() {
+  collector_control& c = control();
+  {
+    std::lock_guard guard(c.lock);
+    c.fork_pending = false;
+  }
+  c.requests.notify_all();
+}
+
+void child_after_fork() {
+  collector_control& c = control();
+  new (&c.lock) std::mutex();
+  new (&c.requests) std::condition_variable();
+  new (&c.finished) std::condition_variable();
+  c.thread_started = false;
+  c.cycle_running = false;
+  c.pending = false;
+  c.fork_pending = false;
+  goal_cycle_requested.store(false, std::memory_order_relaxed);
+  progress_signal& p = progress();
+  new (&p.lock) std::mutex();
+  new (&p.advanced) std::condition_variable();
+  hold_state& h = holds();
+  new (&h.lock) std::mutex();
+  new (&h.changed) std::condition_variable();
+  reset_mark_workers_after_fork();
+}
+
 // With c.lock held.
 void request_locked(collector_control& c, cycle_trigger trigger) {
   if (!c.pending || trigger != cycle_trigger::heap_goal) c.pending_trigger = trigger;
   c.pending = true;
   if (!c.thread_started) {
     c.thread_started = true;
-    std::thread(collector_main).detach();
-    std::atexit(shut_down_collector);
+    {
+      roots::runtime_thread_creation runtime_thread;
+      std::thread(collector_main).detach();
+    }
+    static const bool registered = [] {
+      std::atexit(shut_down_collector);
+      pthread_atfork(prepare_fork, parent_after_fork, child_after_fork);
+      return true;
+    }();
+    (void)registered;
   }
   c.requests.notify_one();
 }

@@ -139,9 +139,13 @@ void parse_debug(std::string_view value, config& out, std::string* diagnostics) 
       if (parse_non_negative_int(number, level) && level <= 1) flag = level == 1;
       else complain(item, "needs " + std::string(key) + "=0 or 1; keeping " +
                               std::string(key) + (flag ? "=1" : "=0"));
+    } else if (key == "safepointwarn") {
+      if (parse_non_negative_int(number, level) && level >= 1) out.safepoint_warn_ms = level;
+      else complain(item, "needs safepointwarn=MS, a whole number of milliseconds >= 1; keeping " +
+                              std::to_string(out.safepoint_warn_ms));
     } else {
       complain(item, "names an unknown key (known: gctrace, gcpacertrace, "
-                     "gcstoptheworld, verify); ignored");
+                     "gcstoptheworld, verify, safepointwarn); ignored");
     }
   }
 }

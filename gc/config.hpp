@@ -44,6 +44,9 @@ struct config {
   // 0: not set, the collector uses its default, one per CPU. Otherwise the
   // upper bound on background marking threads, >= 1.
   int mark_workers = 0;
+  // How long a pause waits for a thread before naming it on stderr (and
+  // again each such interval): TRICOLOR_DEBUG=safepointwarn=MS.
+  int safepoint_warn_ms = 1000;
 };
 
 // Parses a TRICOLOR_GC_PERCENT value: a decimal integer >= 0, or "off"

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <new>
 #include <thread>
 
 #include "gc/config.hpp"
@@ -17,6 +18,7 @@
 #include "gc/pacer.hpp"
 #include "gc/stats.hpp"
 #include "gc/work_pool.hpp"
+#include "roots/thread_creation.hpp"
 #include "roots/thread_registry.hpp"
 
 namespace tricolor::gc {
@@ -225,7 +227,18 @@ void start_mark_workers() {
   w.cpus = usable_cpus();
   int bound = environment_config().mark_workers;
   w.plan = plan_mark_workers(w.cpus, bound > 0 ? static_cast<unsigned>(bound) : w.cpus);
+  roots::runtime_thread_creation runtime_threads;
   for (unsigned k = 0; k < w.plan.threads; ++k) std::thread(worker_main, k).detach();
+}
+
+void reset_mark_workers_after_fork() {
+  workers& w = the_workers();
+  new (&w.lock) std::mutex();
+  new (&w.wake) std::condition_variable();
+  new (&w.went_idle) std::condition_variable();
+  w.released.store(false, std::memory_order_relaxed);
+  w.busy.store(0, std::memory_order_relaxed);
+  w.started = false;
 }
 
 void begin_mark_phase() {

@@ -60,6 +60,9 @@ worker_plan plan_mark_workers(unsigned cpus, unsigned bound);
 // Starts the threads, the first time (before a pause: it takes a few
 // hundred microseconds).
 void start_mark_workers();
+// In the child of fork(), which has none of the threads: as before the first
+// start (gc/collector.cc waited for the cycle, so no worker was marking).
+void reset_mark_workers_after_fork();
 // At the start of a cycle's marking: resets the CPU counters and the
 // fractional worker's clock.
 void begin_mark_phase();

@@ -10,6 +10,7 @@
 #include "gc/config.hpp"
 #include "gc/pacer.hpp"
 #include "heap/heap.hpp"
+#include "roots/thread_registry.hpp"
 
 namespace tricolor::gc {
 
@@ -102,6 +103,7 @@ double gc_cpu_fraction() {
 namespace tricolor {
 
 gc_stats read_stats() {
+  roots::runtime_section runtime;  // the collector takes the totals' lock
   gc::totals& t = gc::the_totals();
   gc_stats s;
   {

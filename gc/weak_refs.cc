@@ -8,6 +8,7 @@
 
 #include "gc/marker.hpp"
 #include "gc/weak_gc_ptr.hpp"
+#include "roots/thread_registry.hpp"
 
 namespace tricolor {
 namespace {
@@ -23,6 +24,8 @@ weak_registry& registry() {
 }  // namespace
 
 detail::weak_cell* detail::new_weak_cell(void* target) {
+  // The mark-termination pause takes the registry's lock.
+  roots::runtime_section runtime;
   void* memory = mi_malloc(sizeof(weak_cell));
   if (memory == nullptr) throw std::bad_alloc();
   auto* cell = new (memory) weak_cell{{target}, {1}, nullptr};

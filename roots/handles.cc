@@ -24,6 +24,7 @@
 #include "barriers/write_barrier.hpp"
 #include "gc/gc_root.hpp"
 #include "roots/root_set.hpp"
+#include "roots/thread_registry.hpp"
 
 namespace tricolor::detail {
 
@@ -58,18 +59,21 @@ root_node* link(root_node* node) {
 
 root_node* register_root(void* target, const char* name,
                          const source_location& where) {
+  roots::runtime_section runtime;
   auto* node = new root_node{{target}, name ? name : "", where};
   return link(node);
 }
 
 root_node* copy_root(const root_node* other) {
   if (other == nullptr) return nullptr;
+  roots::runtime_section runtime;
   auto* node = new root_node{{other->target.load(std::memory_order_relaxed)},
                              other->name, other->where};
   return link(node);
 }
 
 void unregister_root(root_node* node) {
+  roots::runtime_section runtime;
   handle_registry& r = handles();
   if (barriers::marking.load(std::memory_order_relaxed)) [[unlikely]] {
     if (void* target = node->target.load(std::memory_order_relaxed))

@@ -2,6 +2,7 @@
 // for the status protocol and safepoint.hpp for the mutator's view.
 #include "roots/thread_registry.hpp"
 
+#include <fcntl.h>
 #include <link.h>
 #include <sched.h>
 #include <unistd.h>
@@ -10,18 +11,23 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
+#include <string>
 #include <thread>
 
 #include "barriers/write_barrier.hpp"
 #include "heap/heap.hpp"
+#include "roots/code_address.hpp"
 #include "roots/safepoint.hpp"
+#include "roots/stop_signal.hpp"
 
 namespace tricolor::roots {
 
 constinit thread_local thread_state* tls_thread_state = nullptr;
 std::atomic<bool> stop_requested{false};
+std::atomic<std::uint64_t> safepoint_warning_ns{1'000'000'000};
 
 void unregister_at_exit(void* state);
 
@@ -75,26 +81,46 @@ void record_stack_bounds(thread_state& t) {
   t.stack_high = t.stack_low + size;
 }
 
+// The calling thread's stack, TLS and identity. From the thread itself.
+void record_identity(thread_state& t) {
+  record_stack_bounds(t);
+  dl_iterate_phdr(collect_tls_block, &t.tls_blocks);
+  t.tid = static_cast<pid_t>(gettid());
+  t.handle = pthread_self();
+  char name[32] = {};
+  if (pthread_getname_np(pthread_self(), name, sizeof name) == 0) t.name = name;
+}
+
+// With r.lock held.
+void link(registry& r, thread_state* t) {
+  t->next = r.head;
+  if (r.head) r.head->prev = t;
+  r.head = t;
+}
+
+void unlink(registry& r, thread_state* t) {
+  if (t->prev) t->prev->next = t->next;
+  else r.head = t->next;
+  if (t->next) t->next->prev = t->prev;
+}
+
+void adopt_as_current(registry& r, thread_state* t) {
+  pthread_setspecific(r.exit_key, t);
+  tls_thread_state = t;
+  heap::tls_thread_cache = &t->cache;
+}
+
 thread_state* register_thread() {
-  heap::the_heap.initialize();
   registry& r = the_registry();
   // From the global allocator, not mimalloc's API: LeakSanitizer must see the
   // vector and string it owns as reachable through the registry.
   auto* t = new thread_state();
-  record_stack_bounds(*t);
-  dl_iterate_phdr(collect_tls_block, &t->tls_blocks);
-  t->tid = static_cast<pid_t>(gettid());
-  char name[32] = {};
-  if (pthread_getname_np(pthread_self(), name, sizeof name) == 0) t->name = name;
+  record_identity(*t);
   {
     std::lock_guard guard(r.lock);
-    t->next = r.head;
-    if (r.head) r.head->prev = t;
-    r.head = t;
+    link(r, t);
   }
-  pthread_setspecific(r.exit_key, t);
-  tls_thread_state = t;
-  heap::tls_thread_cache = &t->cache;
+  adopt_as_current(r, t);
   return t;
 }
 
@@ -122,9 +148,7 @@ void unregister_at_exit(void* state) {
     // allocating_black changes only in a pause, under this lock.
     if (heap::the_heap.allocating_black()) r.orphaned.push_back(t->cache);
     else heap::the_heap.flush_cache(t->cache, /*relist=*/true);
-    if (t->prev) t->prev->next = t->next;
-    else r.head = t->next;
-    if (t->next) t->next->prev = t->prev;
+    unlink(r, t);
   }
   tls_thread_state = nullptr;
   heap::tls_thread_cache = nullptr;
@@ -134,6 +158,39 @@ void unregister_at_exit(void* state) {
 thread_state* current_thread() {
   if (thread_state* t = tls_thread_state) return t;
   return register_thread();
+}
+
+void register_current_thread() { current_thread(); }
+
+thread_state* register_thread_being_created(memory_range start_argument) {
+  registry& r = the_registry();
+  auto* t = new thread_state();
+  t->start_argument = start_argument;
+  t->status.store(thread_status::safe, std::memory_order_relaxed);
+  // Taking the lock waits out a pause in progress; the creator is SAFE
+  // meanwhile (roots/blocking_calls.cc), so the pause does not wait for it.
+  std::lock_guard guard(r.lock);
+  link(r, t);
+  return t;
+}
+
+void attach_created_thread(thread_state* t) {
+  registry& r = the_registry();
+  {
+    std::lock_guard guard(r.lock);
+    record_identity(*t);
+  }
+  adopt_as_current(r, t);
+  become_running(t);
+}
+
+void forget_thread_not_created(thread_state* t) {
+  registry& r = the_registry();
+  {
+    std::lock_guard guard(r.lock);
+    unlink(r, t);
+  }
+  delete t;
 }
 
 thread_state* registry_head() { return the_registry().head; }
@@ -168,43 +225,121 @@ void become_running(thread_state* self) {
   }
 }
 
+namespace {
+
+std::uint64_t now_ns() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
+unsigned last_signal_stops = 0;  // under the registry lock
+
+// Whether the thread's kernel signal mask blocks `signal`
+// (/proc/self/task/TID/status, SigBlk).
+bool signal_blocked_by(pid_t tid, int signal) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/status", static_cast<int>(tid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[4096];
+  ssize_t n = ::read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return false;
+  text[n] = 0;
+  const char* line = std::strstr(text, "SigBlk:");
+  unsigned long long blocked = 0;
+  if (line == nullptr || std::sscanf(line, "SigBlk: %llx", &blocked) != 1) return false;
+  return (blocked >> (signal - 1) & 1) != 0;
+}
+
+// The stderr line for a thread a pause has waited `waited_ns` for.
+void report_late_thread(thread_state& t, std::uint64_t waited_ns) {
+  char name[32] = {};
+  if (pthread_getname_np(t.handle, name, sizeof name) != 0) std::strncpy(name, t.name.c_str(), 31);
+  std::string why;
+  std::uintptr_t pc = t.interrupted_pc.load(std::memory_order_relaxed);
+  if (!stop_signal_handler_installed()) {
+    why = "the program replaced the handler of the collector's stop signal (" +
+          std::string(strsignal(stop_signal_number())) + "), so threads blocked in the kernel cannot be stopped";
+  } else if (signal_blocked_by(t.tid, stop_signal_number())) {
+    why = "it blocks the collector's stop signal (" + std::string(strsignal(stop_signal_number())) +
+          ") in its signal mask, so it cannot be stopped while it is blocked in the kernel";
+  } else if (pc != 0) {
+    why = "it is running " + describe_code_address(pc) + " (" + std::to_string(t.signals_sent) +
+          " stop signals sent, the last found it there)";
+  } else {
+    why = "none of its " + std::to_string(t.signals_sent) + " stop signals has been handled yet";
+  }
+  // Not through stdio: a thread stopped in write() holds the stream's lock.
+  char head[128];
+  std::snprintf(head, sizeof head, "tricolor: a pause has waited %.1f s for thread %d (%s): ",
+                static_cast<double>(waited_ns) / 1e9, static_cast<int>(t.tid), name);
+  std::string line = head + why +
+                     "; a loop that neither allocates nor blocks must call tricolor::safepoint()\n";
+  for (std::size_t written = 0; written < line.size();) {
+    ssize_t n = ::write(2, line.data() + written, line.size() - written);
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+}
+
+// Waits until `t` is SAFE, signalling it again every millisecond (it may
+// have blocked after the last signal found it running) and naming it on
+// stderr each warning interval.
+void wait_until_safe(thread_state& t, std::uint64_t start) {
+  constexpr std::uint64_t resignal_ns = 1'000'000;
+  const std::uint64_t warning_ns = safepoint_warning_ns.load(std::memory_order_relaxed);
+  std::uint64_t next_signal = start + resignal_ns;
+  std::uint64_t next_warning = start + warning_ns;
+  for (int spins = 0; t.status.load(std::memory_order_seq_cst) == thread_status::running; ++spins) {
+    if (spins < 64) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+      continue;
+    }
+    std::uint64_t now = now_ns();
+    if (now >= next_signal) {
+      send_stop_signal(t);
+      next_signal = now + resignal_ns;
+    }
+    if (now >= next_warning) {
+      report_late_thread(t, now - start);
+      next_warning = now + warning_ns;
+    }
+    if (spins < 256) sched_yield();
+    else std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+}
+
+// Stops every registered thread but `self`, with r.lock held.
+std::uint64_t stop_all_locked(registry& r, thread_state* self) {
+  std::uint64_t start = now_ns();
+  stop_requested.store(true, std::memory_order_seq_cst);
+  // A thread blocked in the kernel parks in the stop signal's handler; one
+  // running mutator code gets on to its next safepoint.
+  for (thread_state* t = r.head; t; t = t->next) {
+    t->signals_sent = 0;
+    t->interrupted_pc.store(0, std::memory_order_relaxed);
+    if (t != self && t->status.load(std::memory_order_seq_cst) == thread_status::running)
+      send_stop_signal(*t);
+  }
+  for (thread_state* t = r.head; t; t = t->next)
+    if (t != self) wait_until_safe(*t, start);
+  last_signal_stops = 0;
+  for (thread_state* t = r.head; t; t = t->next)
+    last_signal_stops += t->stopped_by_signal.load(std::memory_order_relaxed);
+  return now_ns() - start;
+}
+
+}  // namespace
+
 std::uint64_t stop_the_world(thread_state* self) {
   registry& r = the_registry();
   r.lock.lock();
-  auto start = std::chrono::steady_clock::now();
-  stop_requested.store(true, std::memory_order_seq_cst);
-  for (thread_state* t = r.head; t; t = t->next) {
-    if (t == self) continue;
-    bool warned = false;
-    for (int spins = 0;
-         t->status.load(std::memory_order_seq_cst) == thread_status::running;
-         ++spins) {
-      if (!warned && std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) {
-        // A thread that blocks outside a blocking_scope, or loops without
-        // allocating or calling safepoint(), stalls every thread; say which.
-        std::fprintf(stderr,
-                     "tricolor: waiting more than 1 s for thread %d (%s) to reach "
-                     "a safepoint; wrap its blocking calls in "
-                     "tricolor::blocking_scope and call tricolor::safepoint() in "
-                     "long loops that do not allocate\n",
-                     static_cast<int>(t->tid), t->name.c_str());
-        warned = true;
-      }
-      if (spins < 64) {
-#if defined(__x86_64__)
-        __builtin_ia32_pause();
-#endif
-      } else if (spins < 256) {
-        sched_yield();
-      } else {
-        std::this_thread::sleep_for(std::chrono::microseconds(20));
-      }
-    }
-  }
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::steady_clock::now() - start)
-          .count());
+  return stop_all_locked(r, self);
 }
 
 void start_the_world() {
@@ -213,8 +348,55 @@ void start_the_world() {
     std::lock_guard guard(r.park_lock);
     stop_requested.store(false, std::memory_order_seq_cst);
   }
+  wake_threads_parked_in_handler();
   r.parked.notify_all();
   r.lock.unlock();
+}
+
+unsigned threads_stopped_by_signal() { return last_signal_stops; }
+
+void set_safepoint_warning(std::uint64_t nanoseconds) {
+  safepoint_warning_ns.store(nanoseconds, std::memory_order_relaxed);
+}
+
+void prepare_fork(thread_state* self) {
+  registry& r = the_registry();
+  // A pause may be in progress: wait for its end as a SAFE thread. Holding
+  // the lock, no other pause can start, so stop_requested is clear.
+  register_snapshot registers;
+  capture_registers(registers);
+  become_safe(self, registers);
+  r.lock.lock();
+  self->status.store(thread_status::running, std::memory_order_seq_cst);
+  stop_all_locked(r, self);
+}
+
+void parent_after_fork() { start_the_world(); }
+
+void child_after_fork(thread_state* self) {
+  registry& r = the_registry();
+  // The other threads do not exist here. Each was stopped at a safepoint or
+  // in the kernel outside the runtime, so its cache is whole: return its
+  // reserved slots, as at exit (no cycle marks: gc/fork.cc waited for it).
+  for (thread_state* t = r.head; t != nullptr;) {
+    thread_state* next = t->next;
+    if (t != self) {
+      heap::the_heap.flush_cache(t->cache, /*relist=*/true);
+      delete t;
+    }
+    t = next;
+  }
+  flush_orphaned_caches(/*relist=*/true);
+  self->next = self->prev = nullptr;
+  r.head = self;
+  self->tid = static_cast<pid_t>(gettid());
+  // Locks and condition variables as new: other threads held or waited on
+  // them in the parent.
+  new (&r.lock) std::mutex();
+  new (&r.park_lock) std::mutex();
+  new (&r.parked) std::condition_variable();
+  stop_requested.store(false, std::memory_order_seq_cst);
+  reset_stop_signal_after_fork();
 }
 
 void park_at_safepoint() {

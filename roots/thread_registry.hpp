@@ -1,25 +1,51 @@
 // The thread registry and the stop-the-world handshake.
 //
-// Every thread that touches the managed heap has a thread_state, created on
-// first use (register_current_thread) and removed when the thread exits (a
-// pthread key destructor, which runs after the thread's C++ thread_local
-// destructors, so those may still use the heap).
+// Every thread of the program is known to the collector without a call from
+// the program: a thread created by pthread_create (std::thread, libraries)
+// registers itself before its start routine runs, and the thread that loads
+// the library (the main thread) registers at load time
+// (roots/thread_creation.cc). A registration is removed when the thread
+// exits (a pthread key destructor, which runs after the thread's C++
+// thread_local destructors, so those may still use the heap). The collector's
+// own threads are not registered: they hold no managed pointer outside their
+// mark stacks.
 //
 // Status protocol. A thread is either RUNNING (may read and write managed
-// pointers) or SAFE (parked at a safepoint, inside a blocking_scope, or
-// waiting for another thread's collection; its callee-saved registers and
-// stack pointer are recorded in `saved`). The collector stops the world:
+// pointers) or SAFE (its callee-saved registers and stack pointer recorded in
+// `saved`, and it does not touch managed memory until it is RUNNING again).
+// A thread becomes SAFE in one of two ways:
+//
+//   cooperatively   at a safepoint (allocation slow path, safepoint()),
+//                   inside a blocking_scope, or while the runtime waits on
+//                   its behalf (collect(), an exhausted heap);
+//   by the signal   a thread blocked in the kernel (a lock, a condition
+//                   variable, a join, a sleep, I/O) outside the runtime's
+//                   own code is sent the stop signal, whose handler makes it
+//                   SAFE and parks it until the world restarts
+//                   (roots/stop_signal.hpp has the handler and the argument
+//                   for why such a thread is at a point as safe as a
+//                   safepoint).
+//
+// The collector stops the world:
 //
 //     collector                              mutator leaving SAFE
 //     ---------                              --------------------
 //     stop_requested = true     (seq_cst)    status = RUNNING       (seq_cst)
-//     wait until every other                 if stop_requested      (seq_cst)
-//       status == SAFE          (seq_cst)      status = SAFE; wait; retry
+//     signal every RUNNING thread            if stop_requested      (seq_cst)
+//     wait until every other                   status = SAFE; wait; retry
+//       status == SAFE          (seq_cst)
 //
 // Both sides store, then load the other's variable, all sequentially
 // consistent (Dekker): either the collector sees RUNNING and waits, or the
 // mutator sees the request and stays SAFE. So once stop_the_world returns,
-// no other registered thread runs mutator code until start_the_world.
+// no other registered thread runs mutator code until start_the_world. The
+// signal handler leaves SAFE by the same steps.
+//
+// A thread that runs mutator code without polling (a long loop that neither
+// allocates, blocks nor calls safepoint()) is signalled again every
+// millisecond; after TRICOLOR_DEBUG=safepointwarn=MS (default 1000), and
+// again each such interval, the collector names it on stderr with the
+// function its last signal interrupted.
 //
 // The registry lock is held from stop_the_world to start_the_world, so no
 // thread registers or unregisters during a pause. A registering thread holds
@@ -62,13 +88,29 @@ struct thread_state {
   heap::thread_cache cache;
   barriers::barrier_buffer barrier;
   std::atomic<thread_status> status{thread_status::running};
-  register_snapshot saved{};   // valid while status == safe
+  register_snapshot saved{};   // valid while status == safe; stack_pointer 0
+                               // until the thread has started
   std::uintptr_t stack_high = 0;  // highest address of the stack (exclusive)
   std::uintptr_t stack_low = 0;
   std::vector<memory_range> tls_blocks;  // static TLS of modules loaded at registration
+  // The heap block of the thread's start argument while its start routine
+  // runs (roots/thread_creation.hpp), or empty.
+  memory_range start_argument{0, 0};
   pid_t tid = 0;
-  std::string name;
+  pthread_t handle{};
+  std::string name;  // at registration; diagnostics read the current one
   int blocking_depth = 0;
+  // > 0 while the thread runs the runtime's own out-of-line code (a
+  // runtime_section): the stop signal never stops it there. Written by the
+  // thread, read by its own signal handler.
+  std::atomic<int> runtime_depth{0};
+  // Where the last stop signal found the thread running mutator code
+  // (0: none since the world last restarted), for the collector's
+  // diagnostics.
+  std::atomic<std::uintptr_t> interrupted_pc{0};
+  // Stop signals sent in the current stop, and whether the signal stopped it.
+  int signals_sent = 0;
+  std::atomic<bool> stopped_by_signal{false};
   std::int64_t assist_debt = 0;  // objects this thread owes the marker (gc/collector.cc)
   thread_state* next = nullptr;
   thread_state* prev = nullptr;
@@ -77,8 +119,46 @@ struct thread_state {
 [[gnu::tls_model("initial-exec")]] extern thread_local constinit thread_state*
     tls_thread_state;
 
-// The calling thread's state, registering the thread on first use.
+// The calling thread's state, registering the thread on first use (a thread
+// that existed before the library was loaded, other than the one that loaded
+// it).
 thread_state* current_thread();
+
+// Registers the calling thread if it is not yet (the thread that loads the
+// library).
+void register_current_thread();
+
+// Threads created through pthread_create (roots/thread_creation.hpp) are
+// registered by their creator before they exist: SAFE, with no stack yet, so
+// that a pause neither waits for them nor misses their start argument's
+// block, which is then their only root. The new thread's first step is
+// attach_created_thread, which fills in its stack and identity (under the
+// registry lock, so never while a pause reads them) and makes it RUNNING.
+thread_state* register_thread_being_created(memory_range start_argument);
+void attach_created_thread(thread_state* t);
+void forget_thread_not_created(thread_state* t);  // pthread_create failed
+
+// Marks the calling thread as running the runtime's own code, where the stop
+// signal must not stop it: any out-of-line runtime entry point that may wait
+// for a lock or leave per-thread state half updated. Cheap (one relaxed
+// increment on the thread's state); nests.
+class runtime_section {
+ public:
+  runtime_section() : self_(current_thread()) {
+    self_->runtime_depth.fetch_add(1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  ~runtime_section() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    self_->runtime_depth.fetch_sub(1, std::memory_order_relaxed);
+  }
+  runtime_section(const runtime_section&) = delete;
+  runtime_section& operator=(const runtime_section&) = delete;
+  thread_state* thread() const { return self_; }
+
+ private:
+  thread_state* self_;
+};
 
 // Marks the calling thread SAFE with the given register snapshot, and back.
 void become_safe(thread_state* self, const register_snapshot& registers);
@@ -90,6 +170,20 @@ void become_running(thread_state* self);
 // for the last thread to become safe (time to safepoint).
 std::uint64_t stop_the_world(thread_state* self);
 void start_the_world();
+
+// Threads the last stop_the_world stopped with the signal.
+unsigned threads_stopped_by_signal();
+
+// How long stop_the_world waits for a thread before naming it on stderr, and
+// again each such interval (TRICOLOR_DEBUG=safepointwarn).
+void set_safepoint_warning(std::uint64_t nanoseconds);
+
+// fork(): prepare_fork stops the world for the forking thread (holding the
+// registry lock across fork); after it, the parent restarts the world and
+// the child keeps only the forking thread, with fresh locks.
+void prepare_fork(thread_state* self);
+void parent_after_fork();
+void child_after_fork(thread_state* self);
 
 thread_state* registry_head();
 

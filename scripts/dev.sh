@@ -68,17 +68,23 @@ case "${1:-}" in
     # of a run instead: TSAN_OPTIONS=halt_on_error=0 scripts/dev.sh test-tsan.
     # TRICOLOR_TORTURE_MIN_CYCLES is for torture_test, whose 200 cycles take
     # minutes under TSan (its big heap marks at about 0.5 cycles per second).
+    # die_after_fork=0: threads_test's children of fork() start the collector
+    # thread again, which TSan refuses by default after a multi-threaded fork.
     install_missing
     configure build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread \
       -Db_lundef=false -Dbenchmarks=false
-    tsan_tests=(concurrent_torture concurrent_torture_verify torture collector
-                interleaving weak roots destructor gc_ptr array mark_workers gctrace)
+    tsan_tests=(concurrent_torture concurrent_torture_verify concurrent_torture_no_scopes
+                torture collector interleaving weak roots destructor gc_ptr array
+                mark_workers gctrace threads)
     tsan_targets=()
     for t in "${tsan_tests[@]}"; do
-      [ "$t" = concurrent_torture_verify ] || tsan_targets+=("tests/${t}_test")
+      case "$t" in
+        concurrent_torture_*) ;;  # variants of concurrent_torture_test
+        *) tsan_targets+=("tests/${t}_test") ;;
+      esac
     done
     ninja -C build-tsan "${tsan_targets[@]}"
-    TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}" \
+    TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:die_after_fork=0${TSAN_OPTIONS:+:$TSAN_OPTIONS}" \
     TRICOLOR_TORTURE_SECONDS=${TRICOLOR_TSAN_TORTURE_SECONDS:-20} \
     TRICOLOR_TORTURE_SCALE=${TRICOLOR_TSAN_TORTURE_SCALE:-0.2} \
     TRICOLOR_TORTURE_MIN_CYCLES=${TRICOLOR_TSAN_TORTURE_MIN_CYCLES:-10} \

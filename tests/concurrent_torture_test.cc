@@ -25,9 +25,10 @@
 // published under some lock, so every later reader is ordered after them.
 // Nodes under construction are private to their thread. At most one lock is
 // held at a time (two table locks are taken together, deadlock-free), and a
-// lock that is not free at once is waited for inside a blocking_scope, so a
-// thread blocked on a lock never delays a stop-the-world (its holder may be
-// parked at a safepoint while allocating).
+// lock that is not free at once is waited for inside a blocking_scope (unless
+// TRICOLOR_TORTURE_BLOCKING_SCOPES=0), so a thread blocked on a lock never
+// delays a stop-the-world (its holder may be parked at a safepoint while
+// allocating).
 //
 // Checks: every node carries an id, bytes derived from the id and a checksum
 // over both; a noscan payload holds words derived from the id; every visit
@@ -38,10 +39,19 @@
 // edges to nodes older than `prune_age` rounds, which bounds the live heap;
 // heap_inuse sampled after each round must not keep growing.
 //
+// Without blocking scopes: TRICOLOR_TORTURE_BLOCKING_SCOPES=0 runs every wait
+// that the test otherwise wraps in a tricolor::blocking_scope (contended
+// locks, the round barrier, joins, sleeps) without one, as a program that
+// relies on the collector to stop threads blocked in the kernel writes it
+// (SPEC §2.2: blocking_scope is an optional hint). All of them go through
+// blocking(f) below. A collector that needs the scopes hangs in that mode.
+//
 // Environment: TRICOLOR_TORTURE_SECONDS (default 20) is the run time,
 // multiplied by TRICOLOR_TORTURE_SECONDS_FACTOR (default 1; the verify=1 run
 // uses a share); TRICOLOR_TORTURE_SCALE (default 1) multiplies the operations
-// per round; TRICOLOR_TORTURE_SEED picks another seed. At least 4 rounds and
+// per round; TRICOLOR_TORTURE_SEED picks another seed;
+// TRICOLOR_TORTURE_BLOCKING_SCOPES=0 leaves out the blocking scopes (default
+// 1). At least 4 rounds and
 // min_cycles collection cycles run (past the deadline if need be, up to a hard
 // limit).
 #include <signal.h>
@@ -171,6 +181,37 @@ struct exchange_box {
 };
 
 // ---------------------------------------------------------------------------
+// Blocking calls.
+
+// TRICOLOR_TORTURE_BLOCKING_SCOPES: 1 (default) wraps every blocking call in
+// a tricolor::blocking_scope, 0 makes none.
+bool use_blocking_scopes() {
+  static const bool use = [] {
+    const char* value = std::getenv("TRICOLOR_TORTURE_BLOCKING_SCOPES");
+    if (value == nullptr || *value == '\0' || std::strcmp(value, "1") == 0) return true;
+    if (std::strcmp(value, "0") == 0) return false;
+    std::fprintf(stderr,
+                 "concurrent_torture: TRICOLOR_TORTURE_BLOCKING_SCOPES=%s is neither 0 nor 1; "
+                 "using 1\n",
+                 value);
+    return true;
+  }();
+  return use;
+}
+
+// Runs f(), a call that may block, inside a blocking_scope unless
+// TRICOLOR_TORTURE_BLOCKING_SCOPES=0.
+template <class F>
+void blocking(F&& f) {
+  if (use_blocking_scopes()) {
+    tricolor::blocking_scope scope;
+    f();
+  } else {
+    f();
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Locks.
 
 struct alignas(64) padded_mutex {
@@ -189,10 +230,7 @@ std::mutex& table_lock(std::size_t slot) { return table_locks[slot % table_lock_
 class locked {
  public:
   explicit locked(std::mutex& m) : m_(m) {
-    if (!m_.try_lock()) {
-      tricolor::blocking_scope blocking;
-      m_.lock();
-    }
+    if (!m_.try_lock()) blocking([&] { m_.lock(); });
   }
   ~locked() { m_.unlock(); }
   locked(const locked&) = delete;
@@ -206,13 +244,9 @@ class locked_pair {
  public:
   locked_pair(std::mutex& a, std::mutex& b) : a_(a), b_(&a == &b ? nullptr : &b) {
     if (b_ == nullptr) {
-      if (!a_.try_lock()) {
-        tricolor::blocking_scope blocking;
-        a_.lock();
-      }
+      if (!a_.try_lock()) blocking([&] { a_.lock(); });
     } else if (std::try_lock(a_, *b_) != -1) {
-      tricolor::blocking_scope blocking;
-      std::lock(a_, *b_);
+      blocking([&] { std::lock(a_, *b_); });
     }
   }
   ~locked_pair() {
@@ -249,15 +283,7 @@ std::string hex(std::uint64_t value) {
 thread_local const char* activity = "idle";
 thread_local std::uint32_t activity_thread = 999;
 
-void append(char*& out, const char* end, const char* text) {
-  while (*text && out < end) *out++ = *text++;
-}
-void append(char*& out, const char* end, std::uint64_t value) {
-  char digits[24];
-  int n = 0;
-  do digits[n++] = char('0' + value % 10); while ((value /= 10) != 0);
-  while (n > 0 && out < end) *out++ = digits[--n];
-}
+using tricolor_test::append;
 
 extern "C" void on_fatal_signal(int signal_number) {
   char buffer[400];
@@ -310,8 +336,7 @@ struct shared_state {
 std::uint64_t num_gc() { return tricolor::read_stats().num_gc; }
 
 void arrive_and_wait(std::barrier<>& barrier) {
-  tricolor::blocking_scope blocking;
-  barrier.arrive_and_wait();
+  blocking([&] { barrier.arrive_and_wait(); });
 }
 
 // ---------------------------------------------------------------------------
@@ -707,10 +732,8 @@ class mutator : public actor {
     } else {
       activity = "napping in a blocking_scope with a subtree on the stack";
       gc_ptr<cnode> subtree = build_subtree(2);
-      {
-        tricolor::blocking_scope blocking;
-        std::this_thread::sleep_for(std::chrono::microseconds(random(1500)));
-      }
+      const auto nap = std::chrono::microseconds(random(1500));
+      blocking([&] { std::this_thread::sleep_for(nap); });
       verify_from(subtree, 200, "a subtree held on the stack across a nap");
       if (random(2) == 0) publish(subtree);
       shared_.naps.fetch_add(1, std::memory_order_relaxed);
@@ -868,10 +891,12 @@ void spawner_main(shared_state& shared, std::uint64_t seed) {
         short_lived(creator_short_lived, s, shared).run();
       });
     }
-    tricolor::blocking_scope blocking;
-    for (auto& t : threads) t.join();
+    blocking([&] {
+      for (auto& t : threads) t.join();
+    });
     shared.short_lived_threads.fetch_add(std::uint64_t(n), std::memory_order_relaxed);
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
+    const auto pause = std::chrono::microseconds(rng() % 3000);
+    blocking([&] { std::this_thread::sleep_for(pause); });
   }
 }
 
@@ -900,8 +925,8 @@ class sleeper : public actor {
     activity = "sleeper: sleeping in a blocking_scope";
     while (num_gc() < start + 2 && clock_type::now() < until &&
            !shared_.stop_helpers.load()) {
-      tricolor::blocking_scope blocking;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2 + random(20)));
+      const auto nap = std::chrono::milliseconds(2 + random(20));
+      blocking([&] { std::this_thread::sleep_for(nap); });
     }
     if (num_gc() >= start + 2)
       shared_.sleeper_naps_with_cycles.fetch_add(1, std::memory_order_relaxed);
@@ -1005,8 +1030,8 @@ struct run_result {
     while (!shared.stop_helpers.load()) {
       tricolor::collect();
       forced.fetch_add(1);
-      tricolor::blocking_scope blocking;
-      std::this_thread::sleep_for(std::chrono::microseconds(rng() % 500));
+      const auto pause = std::chrono::microseconds(rng() % 500);
+      blocking([&] { std::this_thread::sleep_for(pause); });
     }
   });
   std::thread spawner(spawner_main, std::ref(shared), seed ^ 0x5ba1);
@@ -1031,20 +1056,18 @@ struct run_result {
     result.samples.push_back(tricolor::read_stats().heap_inuse);
     ++result.rounds;
   }
-  {
-    tricolor::blocking_scope blocking;
+  blocking([&] {
     for (auto& t : mutators) t.join();
-  }
+  });
   // One more pass with the mutators gone (helpers still running).
   main_actor.verify_all();
   result.cycles = num_gc() - base_gc;
   shared.stop_helpers.store(true);
-  {
-    tricolor::blocking_scope blocking;
+  blocking([&] {
     spawner.join();
     sleeping.join();
     collector.join();
-  }
+  });
   result.forced = forced.load();
   result.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
   main_actor.drop_everything();

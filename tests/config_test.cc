@@ -199,6 +199,24 @@ TEST(ParseDebug, Gcpacertrace) {
   EXPECT_EQ(lines_of(diagnostics).size(), 1u) << diagnostics;
 }
 
+TEST(ParseDebug, Safepointwarn) {
+  config out;
+  EXPECT_EQ(out.safepoint_warn_ms, 1000) << "the default is one second";
+  std::string diagnostics;
+  parse_debug("safepointwarn=250", out, &diagnostics);
+  EXPECT_EQ(out.safepoint_warn_ms, 250);
+  EXPECT_TRUE(diagnostics.empty()) << diagnostics;
+  for (const char* bad : {"safepointwarn=0", "safepointwarn=-5", "safepointwarn=1s",
+                          "safepointwarn="}) {
+    diagnostics.clear();
+    parse_debug(bad, out, &diagnostics);
+    EXPECT_EQ(out.safepoint_warn_ms, 250) << bad << ": a bad value must leave the setting";
+    EXPECT_THAT(diagnostics, HasSubstr(bad));
+    EXPECT_THAT(diagnostics, HasSubstr("keeping 250"));
+    EXPECT_EQ(lines_of(diagnostics).size(), 1u) << diagnostics;
+  }
+}
+
 TEST(ParseMemoryLimit, ValidValues) {
   struct {
     const char* text;

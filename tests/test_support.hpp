@@ -26,6 +26,7 @@
 #pragma once
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
@@ -156,6 +157,26 @@ inline double env_scale(const char* name) {
   double scale = std::strtod(value, &end);
   if (end == value || *end != '\0' || !(scale > 0) || scale > 1000) return 1.0;
   return scale;
+}
+
+// Message building for watchdogs and fatal-signal reporters, which may use
+// only async-signal-safe calls: text and decimal numbers appended by hand,
+// written to stderr with write(2).
+inline void append(char*& out, const char* end, const char* text) {
+  while (*text && out < end) *out++ = *text++;
+}
+inline void append(char*& out, const char* end, std::uint64_t value) {
+  char digits[24];
+  int n = 0;
+  do digits[n++] = char('0' + value % 10); while ((value /= 10) != 0);
+  while (n > 0 && out < end) *out++ = digits[--n];
+}
+inline void write_all(const char* begin, const char* end) {
+  while (begin < end) {
+    ssize_t n = write(2, begin, std::size_t(end - begin));
+    if (n <= 0) return;
+    begin += n;
+  }
 }
 
 // Installs `handler` for SIGSEGV, SIGBUS and SIGABRT for the lifetime of the

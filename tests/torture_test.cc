@@ -127,15 +127,7 @@ void set_activity(const char* what, std::uint64_t node = 0) {
   current_activity.node = node;
 }
 
-void append(char*& out, const char* end, const char* text) {
-  while (*text && out < end) *out++ = *text++;
-}
-void append(char*& out, const char* end, std::uint64_t value) {
-  char digits[24];
-  int n = 0;
-  do digits[n++] = char('0' + value % 10); while ((value /= 10) != 0);
-  while (n > 0 && out < end) *out++ = digits[--n];
-}
+using tricolor_test::append;
 
 extern "C" void on_fatal_signal(int signal_number) {
   // Async-signal-safe: formats by hand and writes with write(2).

@@ -1,0 +1,209 @@
+// The stop signal's handler; see stop_signal.hpp for when it stops a thread
+// and why that is sound.
+#include "roots/stop_signal.hpp"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "roots/registers.hpp"
+#include "roots/safepoint.hpp"
+#include "roots/thread_registry.hpp"
+
+#if defined(__SANITIZE_THREAD__)
+extern "C" void __tsan_acquire(void* address);
+extern "C" void __tsan_release(void* address);
+#endif
+
+namespace tricolor::roots {
+
+namespace {
+
+constexpr int stop_signal = SIGURG;
+
+// Bumped by every restart of the world; threads parked in the handler wait
+// on it (a futex: the handler may use nothing that is not async-signal-safe).
+std::atomic<std::uint32_t> restart_epoch{0};
+// Threads inside park_in_handler, so that a restart without any costs no
+// system call.
+std::atomic<int> threads_in_handler{0};
+
+// The executable ranges of the C library, where case (b) of stop_signal.hpp
+// accepts a pc. Set once before any signal is sent.
+struct code_range {
+  std::uintptr_t begin, end;
+};
+constexpr int max_libc_ranges = 4;
+code_range libc_code[max_libc_ranges];
+int libc_code_ranges = 0;
+
+int find_libc_code(dl_phdr_info* info, std::size_t, void*) {
+  const char* name = info->dlpi_name;
+  if (name == nullptr || std::strstr(name, "/libc.so") == nullptr) return 0;
+  for (int i = 0; i < info->dlpi_phnum && libc_code_ranges < max_libc_ranges; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+    std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+    libc_code[libc_code_ranges++] = {begin, begin + ph.p_memsz};
+  }
+  return 1;
+}
+
+[[gnu::always_inline]] inline bool in_libc_code(std::uintptr_t pc) {
+  for (int i = 0; i < libc_code_ranges; ++i)
+    if (pc >= libc_code[i].begin && pc < libc_code[i].end) return true;
+  return false;
+}
+
+[[gnu::always_inline]] inline std::uintptr_t interrupted_pc(const ucontext_t* context) {
+#if defined(__x86_64__)
+  return static_cast<std::uintptr_t>(context->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+  return static_cast<std::uintptr_t>(context->uc_mcontext.pc);
+#endif
+}
+
+// Cases (a) and (b) of stop_signal.hpp.
+[[gnu::always_inline]] inline bool at_system_call(const ucontext_t* context) {
+  std::uintptr_t pc = interrupted_pc(context);
+#if defined(__x86_64__)
+  const auto* code = reinterpret_cast<const unsigned char*>(pc);
+  if (code[0] == 0x0f && code[1] == 0x05) return true;                       // (a)
+  long long result = context->uc_mcontext.gregs[REG_RAX];
+  return pc % 4096 >= 2 && code[-2] == 0x0f && code[-1] == 0x05 &&           // (b)
+         result == -EINTR && in_libc_code(pc);
+#elif defined(__aarch64__)
+  constexpr std::uint32_t svc_0 = 0xd4000001;
+  const auto* code = reinterpret_cast<const std::uint32_t*>(pc);
+  if (code[0] == svc_0) return true;                                         // (a)
+  auto result = static_cast<long long>(context->uc_mcontext.regs[0]);
+  return pc % 4096 >= 4 && code[-1] == svc_0 && result == -EINTR &&          // (b)
+         in_libc_code(pc);
+#endif
+}
+
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE,
+          expected, nullptr, nullptr, 0);
+}
+
+void futex_wake_all(std::atomic<std::uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE,
+          INT_MAX, nullptr, nullptr, 0);
+}
+
+// The thread is at a system call outside the runtime: SAFE until the world
+// restarts. Same steps as become_safe and become_running, with a futex for
+// the wait (a condition variable is not async-signal-safe).
+__attribute__((no_sanitize("address", "thread", "undefined"), noinline))
+bool park_in_handler(thread_state* self) {
+  register_snapshot registers;
+  capture_registers(registers);
+  if (registers.stack_pointer <= self->stack_low ||
+      registers.stack_pointer >= self->stack_high)
+    return false;  // on an alternate signal stack: not scannable as this thread
+  threads_in_handler.fetch_add(1, std::memory_order_seq_cst);
+  self->saved = registers;
+  self->stopped_by_signal.store(true, std::memory_order_relaxed);
+#if defined(__SANITIZE_THREAD__)
+  __tsan_release(&self->status);
+#endif
+  self->status.store(thread_status::safe, std::memory_order_seq_cst);
+  for (;;) {
+    for (;;) {
+      std::uint32_t epoch = restart_epoch.load(std::memory_order_seq_cst);
+      if (!stop_requested.load(std::memory_order_seq_cst)) break;
+      futex_wait(&restart_epoch, epoch);
+    }
+    self->status.store(thread_status::running, std::memory_order_seq_cst);
+    if (!stop_requested.load(std::memory_order_seq_cst)) break;
+    self->status.store(thread_status::safe, std::memory_order_seq_cst);
+  }
+#if defined(__SANITIZE_THREAD__)
+  __tsan_acquire(&stop_requested);
+#endif
+  self->stopped_by_signal.store(false, std::memory_order_relaxed);
+  threads_in_handler.fetch_sub(1, std::memory_order_seq_cst);
+  return true;
+}
+
+__attribute__((no_sanitize("address", "thread", "undefined")))
+void on_stop_signal(int, siginfo_t*, void* context_word) {
+  int saved_errno = errno;
+  const auto* context = static_cast<const ucontext_t*>(context_word);
+  thread_state* self = tls_thread_state;
+  if (self != nullptr && stop_requested.load(std::memory_order_seq_cst) &&
+      self->status.load(std::memory_order_seq_cst) == thread_status::running) {
+    bool parked = self->runtime_depth.load(std::memory_order_relaxed) == 0 &&
+                  at_system_call(context) && park_in_handler(self);
+    if (!parked)
+      self->interrupted_pc.store(interrupted_pc(context), std::memory_order_relaxed);
+  }
+  errno = saved_errno;
+}
+
+using sigaction_function = int (*)(int, const struct sigaction*, struct sigaction*);
+
+// The C library's own sigaction, past any interposer (ThreadSanitizer's
+// defers handlers; see stop_signal.hpp).
+sigaction_function libc_sigaction() {
+  static sigaction_function found = [] {
+    sigaction_function f = nullptr;
+    if (void* libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD)) {
+      f = reinterpret_cast<sigaction_function>(dlsym(libc, "sigaction"));
+      dlclose(libc);
+    }
+    return f != nullptr ? f : &::sigaction;
+  }();
+  return found;
+}
+
+}  // namespace
+
+int stop_signal_number() { return stop_signal; }
+
+void install_stop_signal() {
+  dl_iterate_phdr(find_libc_code, nullptr);
+  struct sigaction action;
+  std::memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_stop_signal;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  if (libc_sigaction()(stop_signal, &action, nullptr) != 0) {
+    std::perror("tricolor: cannot install the stop signal's handler");
+    std::abort();
+  }
+}
+
+void send_stop_signal(thread_state& t) {
+  ++t.signals_sent;
+  pthread_kill(t.handle, stop_signal);
+}
+
+void wake_threads_parked_in_handler() {
+  restart_epoch.fetch_add(1, std::memory_order_seq_cst);
+  if (threads_in_handler.load(std::memory_order_seq_cst) > 0) futex_wake_all(&restart_epoch);
+}
+
+void reset_stop_signal_after_fork() {
+  threads_in_handler.store(0, std::memory_order_relaxed);
+}
+
+bool stop_signal_handler_installed() {
+  struct sigaction current;
+  if (libc_sigaction()(stop_signal, nullptr, &current) != 0) return false;
+  return (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_stop_signal;
+}
+
+}  // namespace tricolor::roots
