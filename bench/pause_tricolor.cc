@@ -84,6 +84,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/pause_summary.hpp"
 #include "gc/tricolor.hpp"
 
 namespace {
@@ -608,26 +609,10 @@ class pause_collector {
   std::vector<std::uint64_t> pause_ns_, ttsp_ns_, cycle_pause_ns_;
 };
 
-struct summary {
-  bool valid = false;
-  double max_us = 0, p99_us = 0, p50_us = 0;
-};
-
-// Nearest-rank percentiles.
-summary summarize(std::vector<std::uint64_t> v) {
-  summary s;
-  if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
-  auto rank = [&](double p) {
-    std::size_t k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size()) + 0.999999);
-    return static_cast<double>(v[std::clamp<std::size_t>(k, 1, v.size()) - 1]) / 1e3;
-  };
-  s.valid = true;
-  s.max_us = static_cast<double>(v.back()) / 1e3;
-  s.p99_us = rank(99);
-  s.p50_us = rank(50);
-  return s;
-}
+using bench::fmt_us;
+using bench::json_us;
+using bench::summarize;
+using bench::summary;
 
 std::uint64_t peak_rss_kib() {
   std::ifstream status("/proc/self/status");
@@ -699,26 +684,12 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-std::string fmt_us(const summary& s, double summary::*field) {
-  if (!s.valid) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", s.*field);
-  return buf;
-}
-
-std::string json_us(const summary& s) {
-  if (!s.valid) return "null";
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "{\"max\": %.3f, \"p99\": %.3f, \"p50\": %.3f}",
-                s.max_us, s.p99_us, s.p50_us);
-  return buf;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The main thread is not a mutator: it never allocates a managed object,
-  // so it never registers with the collector and never delays a pause.
+  // The main thread is not a mutator: it never allocates a managed object.
+  // It is registered (every thread is), but between its reads of the
+  // statistics it sleeps, and a sleeping thread never delays a pause.
   options opts = parse(argc, argv);
   // Never deleted: the gc_roots stay registered until the process exits.
   auto* shared = new shared_state(opts);
