@@ -39,6 +39,10 @@ std::atomic<std::uint32_t> restart_epoch{0};
 // system call.
 std::atomic<int> threads_in_handler{0};
 
+// The process id for tgkill (pthread_kill asks getpid() on every call, one
+// more system call per signal); set again in a child of fork().
+std::atomic<pid_t> process_id{0};
+
 // The executable ranges of the C library, where case (b) of stop_signal.hpp
 // accepts a pc. Set once before any signal is sent.
 struct code_range {
@@ -174,6 +178,7 @@ sigaction_function libc_sigaction() {
 int stop_signal_number() { return stop_signal; }
 
 void install_stop_signal() {
+  process_id.store(getpid(), std::memory_order_relaxed);
   dl_iterate_phdr(find_libc_code, nullptr);
   struct sigaction action;
   std::memset(&action, 0, sizeof action);
@@ -188,7 +193,7 @@ void install_stop_signal() {
 
 void send_stop_signal(thread_state& t) {
   ++t.signals_sent;
-  pthread_kill(t.handle, stop_signal);
+  syscall(SYS_tgkill, process_id.load(std::memory_order_relaxed), t.tid, stop_signal);
 }
 
 void wake_threads_parked_in_handler() {
@@ -198,6 +203,7 @@ void wake_threads_parked_in_handler() {
 
 void reset_stop_signal_after_fork() {
   threads_in_handler.store(0, std::memory_order_relaxed);
+  process_id.store(getpid(), std::memory_order_relaxed);
 }
 
 bool stop_signal_handler_installed() {

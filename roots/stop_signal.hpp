@@ -113,7 +113,7 @@ int stop_signal_number();
 // Installs the handler; once, before the first thread registers.
 void install_stop_signal();
 
-// Asks `t` to stop (pthread_kill).
+// Asks `t` to stop (tgkill).
 void send_stop_signal(thread_state& t);
 
 // Wakes every thread parked in the handler; called after stop_requested
