@@ -1,37 +1,27 @@
 // Root enumeration; see root_set.hpp.
 #include "roots/root_set.hpp"
 
-#include <sys/mman.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
 
 #include "roots/registers.hpp"
+#include "roots/thread_creation.hpp"
 #include "roots/thread_registry.hpp"
 
 namespace tricolor::roots {
 
 namespace {
-// The start argument's block may have been freed (and its pages returned to
-// the OS) just before its thread stopped: scan it only if still mapped.
-bool range_is_mapped(memory_range range) {
-  constexpr std::uintptr_t page = 4096;
-  std::uintptr_t begin = range.begin & ~(page - 1);
-  std::size_t pages = (range.end - begin + page - 1) / page;
-  unsigned char residency[16];
-  if (pages > sizeof residency) return false;  // a start argument is small
-  return mincore(reinterpret_cast<void*>(begin), pages * page, residency) == 0;
-}
-
 std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
                            root_visitor& visitor) {
   const char* name = t.name.c_str();
   root_identity stack{root_kind::stack, name, "", 0, t.tid};
-  if (t.start_argument.end > t.start_argument.begin &&
-      range_is_mapped(t.start_argument)) {
-    // The start argument's heap block (roots/thread_creation.hpp): scanned
-    // as part of the thread's stack, whose frames it belongs to.
+  // The start argument's heap block (roots/thread_creation.hpp), scanned as
+  // part of the thread's stack, whose frames it belongs to. The thread may
+  // be stopped just after the block was freed (std::thread frees it before
+  // the start routine returns): scanned only while the allocator still has
+  // its memory (conservatively; a freed block's words are harmless).
+  if (t.start_argument.end > t.start_argument.begin && still_in_heap(t.start_argument)) {
     visitor.conservative_range(stack, reinterpret_cast<const void*>(t.start_argument.begin),
                                reinterpret_cast<const void*>(t.start_argument.end));
   }

@@ -69,6 +69,19 @@
 // itself on another stack (the program's alternate signal stack, when the
 // signal interrupts the program's own handler there) refuses.
 //
+// What a stopped thread may hold. A thread stopped at a system call holds
+// no lock of the runtime (runtime_depth is 0), but it may hold a lock of
+// the C library that it took around that call: a stdio stream's lock
+// around write(), the dynamic loader's lock around dlopen's system calls.
+// So while the world is stopped the collector uses neither stdio nor
+// dladdr (roots/code_address.hpp; the late-thread message is written with
+// write(2)); dl_iterate_phdr takes only the loader's list lock, which is
+// never held across a system call. The heap it allocates from during a
+// pause is mimalloc's, which takes no lock around its system calls. (The
+// sanitizers' allocators do take one around mmap: under ASan or TSan a
+// thread stopped in that one instruction's window could hold it; not
+// seen, stated here.)
+//
 // Signals arriving inside the runtime, and late. A thread inside a
 // runtime_section returns at once and reaches a safepoint by itself: the
 // runtime never blocks indefinitely except as SAFE. A signal that arrives

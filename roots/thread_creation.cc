@@ -47,6 +47,8 @@ struct thread_launch {
   thread_state* thread;  // registered by the creator
 };
 
+}  // namespace
+
 // The heap block `p` points to the start of, if it is one: [p, p + size).
 memory_range heap_block_at(void* p) {
   if (p == nullptr) return {0, 0};
@@ -58,6 +60,14 @@ memory_range heap_block_at(void* p) {
   if (!mi_is_in_heap_region(p)) return {0, 0};
   return {begin, begin + mi_usable_size(p)};
 }
+
+bool still_in_heap(memory_range block) {
+  const auto* p = reinterpret_cast<const void*>(block.begin);
+  if (__sanitizer_get_ownership != nullptr) return __sanitizer_get_ownership(p) != 0;
+  return mi_is_in_heap_region(p);
+}
+
+namespace {
 
 void* start_registered_thread(void* launch_word) {
   auto* launch = static_cast<thread_launch*>(launch_word);

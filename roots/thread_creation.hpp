@@ -32,7 +32,18 @@
 // kernel, one stop signal per pause (bench/README.md has the figures).
 #pragma once
 
+#include "roots/thread_registry.hpp"
+
 namespace tricolor::roots {
+
+// The heap block that `p` points to the start of ([p, p + usable size), from
+// the allocator that owns it), or an empty range if it is not one.
+memory_range heap_block_at(void* p);
+
+// Whether a block heap_block_at found still lies in the allocator's memory
+// (it may have been freed and its pages returned to the OS since). No
+// system call and no lock: usable while the world is stopped.
+bool still_in_heap(memory_range block);
 
 // Threads the calling thread creates while one of these is alive are the
 // runtime's own: not registered.

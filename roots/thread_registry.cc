@@ -285,13 +285,14 @@ void report_late_thread(thread_state& t, std::uint64_t waited_ns) {
   }
 }
 
-// Waits until `t` is SAFE, signalling it again every millisecond (it may
-// have blocked after the last signal found it running) and naming it on
-// stderr each warning interval.
+// Waits until `t` is SAFE, signalling it after the grace period and again
+// every millisecond (it may have blocked after the last signal found it
+// running), and naming it on stderr each warning interval.
 void wait_until_safe(thread_state& t, std::uint64_t start) {
+  constexpr std::uint64_t grace_ns = 100'000;
   constexpr std::uint64_t resignal_ns = 1'000'000;
   const std::uint64_t warning_ns = safepoint_warning_ns.load(std::memory_order_relaxed);
-  std::uint64_t next_signal = start + resignal_ns;
+  std::uint64_t next_signal = start + (t.signal_stopped_last_time ? resignal_ns : grace_ns);
   std::uint64_t next_warning = start + warning_ns;
   for (int spins = 0; t.status.load(std::memory_order_seq_cst) == thread_status::running; ++spins) {
     if (spins < 64) {
@@ -319,18 +320,22 @@ std::uint64_t stop_all_locked(registry& r, thread_state* self) {
   std::uint64_t start = now_ns();
   stop_requested.store(true, std::memory_order_seq_cst);
   // A thread blocked in the kernel parks in the stop signal's handler; one
-  // running mutator code gets on to its next safepoint.
+  // running mutator code gets on to its next safepoint. A thread the signal
+  // stopped last time is likely blocked still: signalled at once.
   for (thread_state* t = r.head; t; t = t->next) {
     t->signals_sent = 0;
     t->interrupted_pc.store(0, std::memory_order_relaxed);
-    if (t != self && t->status.load(std::memory_order_seq_cst) == thread_status::running)
+    if (t != self && t->signal_stopped_last_time &&
+        t->status.load(std::memory_order_seq_cst) == thread_status::running)
       send_stop_signal(*t);
   }
   for (thread_state* t = r.head; t; t = t->next)
     if (t != self) wait_until_safe(*t, start);
   last_signal_stops = 0;
-  for (thread_state* t = r.head; t; t = t->next)
-    last_signal_stops += t->stopped_by_signal.load(std::memory_order_relaxed);
+  for (thread_state* t = r.head; t; t = t->next) {
+    t->signal_stopped_last_time = t->stopped_by_signal.load(std::memory_order_relaxed);
+    last_signal_stops += t->signal_stopped_last_time;
+  }
   return now_ns() - start;
 }
 

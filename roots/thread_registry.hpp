@@ -31,9 +31,9 @@
 //     collector                              mutator leaving SAFE
 //     ---------                              --------------------
 //     stop_requested = true     (seq_cst)    status = RUNNING       (seq_cst)
-//     signal every RUNNING thread            if stop_requested      (seq_cst)
-//     wait until every other                   status = SAFE; wait; retry
-//       status == SAFE          (seq_cst)
+//     wait until every other                 if stop_requested      (seq_cst)
+//       status == SAFE,         (seq_cst)      status = SAFE; wait; retry
+//       signalling it if it takes long
 //
 // Both sides store, then load the other's variable, all sequentially
 // consistent (Dekker): either the collector sees RUNNING and waits, or the
@@ -41,9 +41,12 @@
 // no other registered thread runs mutator code until start_the_world. The
 // signal handler leaves SAFE by the same steps.
 //
-// A thread that runs mutator code without polling (a long loop that neither
-// allocates, blocks nor calls safepoint()) is signalled again every
-// millisecond; after TRICOLOR_DEBUG=safepointwarn=MS (default 1000), and
+// A running thread is signalled only if it has not become SAFE by itself
+// within a grace period (100 us; at once if the signal stopped it in the
+// last pause): a signal costs a running thread microseconds and most reach
+// a safepoint sooner. A thread that runs mutator code without polling (a
+// long loop that neither allocates, blocks nor calls safepoint()) is
+// signalled again every millisecond; after TRICOLOR_DEBUG=safepointwarn=MS (default 1000), and
 // again each such interval, the collector names it on stderr with the
 // function its last signal interrupted.
 //
@@ -108,9 +111,12 @@ struct thread_state {
   // (0: none since the world last restarted), for the collector's
   // diagnostics.
   std::atomic<std::uintptr_t> interrupted_pc{0};
-  // Stop signals sent in the current stop, and whether the signal stopped it.
+  // Stop signals sent in the current stop, and whether the signal stopped it
+  // (now, and in the last stop: a thread the signal stopped last time is
+  // likely blocked still, and is signalled without a grace period).
   int signals_sent = 0;
   std::atomic<bool> stopped_by_signal{false};
+  bool signal_stopped_last_time = false;  // under the registry lock
   std::int64_t assist_debt = 0;  // objects this thread owes the marker (gc/collector.cc)
   thread_state* next = nullptr;
   thread_state* prev = nullptr;
