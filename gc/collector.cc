@@ -19,8 +19,9 @@
 //     swept) before anything else; see 4.
 //
 //  1. Mark start (PAUSE). Stop the world (roots/thread_registry: every
-//     registered thread is parked at a safepoint or inside a blocking_scope,
-//     its registers and stack pointer recorded). Flush every thread cache
+//     registered thread is parked at a safepoint, in a blocking call or a
+//     blocking_scope, or stopped by the stop signal while blocked in the
+//     kernel, its registers and stack pointer recorded). Flush every thread cache
 //     (allocation bits become exact: conservative scanning relies on it).
 //     Empty the barrier buffers (stale). Turn on the write barrier and
 //     allocate-black. Copy the root snapshot: every word of the data

@@ -24,9 +24,9 @@
 // and fractional workers' (plus the collector thread's root scan), its idle
 // CPU the idle workers'.
 //
-// The idle estimate counts registered threads that are not at a safepoint or
-// in a blocking_scope; it does not see threads that never touched the heap
-// nor other processes (Go's idle Ps do not either). Each worker re-decides
+// The idle estimate counts registered threads that are not SAFE (at a
+// safepoint, in a blocking call or a blocking_scope); it does not see other
+// processes (Go's idle Ps do not either). Each worker re-decides
 // its role every few thousand objects.
 //
 // Termination protocol. The collector decides that marking is complete only

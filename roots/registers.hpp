@@ -1,11 +1,14 @@
 // Capturing a thread's callee-saved registers and stack pointer.
 //
-// A thread that stops for the collector (at a safepoint, or on entering a
-// blocking_scope) records where its stack ends and what its callee-saved
-// registers hold, because a gc_ptr may live only in a register of one of its
-// callers. Caller-saved registers need no capture: every value still needed
-// after the call that follows is spilled to the stack above the recorded
-// stack pointer, which the collector scans.
+// A thread that stops for the collector (at a safepoint, in a blocking call,
+// on entering a blocking_scope) records where its stack ends and what its
+// callee-saved registers hold, because a gc_ptr may live only in a register
+// of one of its callers. Caller-saved registers need no capture: every value
+// still needed after the call that follows is spilled to the stack above the
+// recorded stack pointer, which the collector scans. A thread stopped by the
+// stop signal records the same from inside its handler, below the signal
+// frame that holds every register of the interrupted code
+// (roots/stop_signal.hpp).
 //
 // The capture is inline assembly in an always-inline function, so it reads
 // the registers of the function it is inlined into. (setjmp is not used:

@@ -1,19 +1,22 @@
-// Safepoints and blocking scopes: how mutator threads cooperate with a
-// stop-the-world request.
+// Safepoints and blocking scopes: the mutator's side of a stop-the-world
+// request.
 //
-// The collector never interrupts a thread. It raises stop_requested and waits
-// until every registered thread is *safe*: parked at a safepoint, or inside a
-// blocking_scope. A thread polls at every allocation slow path and at
-// tricolor::safepoint(); a long loop that neither allocates nor calls
-// safepoint() delays every collection (as a Go loop without preemption did
-// before Go 1.14).
+// The collector raises stop_requested and waits until every registered
+// thread is *safe* (roots/thread_registry.hpp): parked at a safepoint, in a
+// blocking call (roots/blocking_calls.cc), inside a blocking_scope, or
+// stopped by the stop signal while blocked in the kernel
+// (roots/stop_signal.hpp). A running thread polls at every allocation slow
+// path and at tricolor::safepoint(); a long loop that neither allocates,
+// blocks nor calls safepoint() delays every collection (as a Go loop
+// without preemption did before Go 1.14), and is named on stderr.
 //
-// blocking_scope wraps a call that may block (I/O, locks, sleeps, joining
-// another thread): the thread records its registers and stack pointer and is
-// safe for its whole duration, so it never delays a pause. Inside the scope
-// the thread must not touch managed objects or gc_ptrs; it may keep them on
-// its stack (they are scanned from the recorded state). On leaving the scope
-// the thread waits for a collection in progress to finish.
+// blocking_scope is an optional hint around a call the library does not
+// know that may block (a raw system call): the thread records its
+// registers and stack pointer and is safe for its whole duration, which
+// saves the collector a signal per pause. Inside the scope the thread must
+// not touch managed objects or gc_ptrs; it may keep them on its stack (they
+// are scanned from the recorded state). On leaving the scope the thread
+// waits for a collection in progress to finish.
 #pragma once
 
 #include <atomic>
