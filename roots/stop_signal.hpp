@@ -82,6 +82,18 @@
 // thread stopped in that one instruction's window could hold it; not
 // seen, stated here.)
 //
+// Why not anywhere in code without barriers. A thread running the C
+// library, libstdc++ or the vDSO is provably outside any write barrier and
+// allocation fast path (those libraries include no tricolor header), so
+// the argument above would hold at any of their instructions, and a long
+// memcpy or qsort would stop at once. It is not done: at an arbitrary
+// instruction such a thread may be inside a critical section that holds
+// no lock across a system call (malloc's, stdio's formatting, the loader's
+// list lock that dl_iterate_phdr takes, and under TSan its runtime's), and
+// a pause that then needs that lock never ends. At a system call only the
+// locks held across one can be held, and the paragraph above keeps the
+// collector away from those.
+//
 // Signals arriving inside the runtime, and late. A thread inside a
 // runtime_section returns at once and reaches a safepoint by itself: the
 // runtime never blocks indefinitely except as SAFE. A signal that arrives
