@@ -366,6 +366,12 @@ void set_safepoint_warning(std::uint64_t nanoseconds) {
 
 void prepare_fork(thread_state* self) {
   registry& r = the_registry();
+  // From here to the end of the parent's or the child's handler this thread
+  // runs the runtime with the world stopped by itself: the interposed
+  // blocking calls (the lock in start_the_world, a sleep while waiting for a
+  // thread) must not make it SAFE, or leaving SAFE would wait for the world
+  // it stopped to restart.
+  self->runtime_depth.fetch_add(1, std::memory_order_relaxed);
   // A pause may be in progress: wait for its end as a SAFE thread. Holding
   // the lock, no other pause can start, so stop_requested is clear.
   register_snapshot registers;
@@ -376,7 +382,10 @@ void prepare_fork(thread_state* self) {
   stop_all_locked(r, self);
 }
 
-void parent_after_fork() { start_the_world(); }
+void parent_after_fork() {
+  start_the_world();
+  tls_thread_state->runtime_depth.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void child_after_fork(thread_state* self) {
   registry& r = the_registry();
@@ -402,6 +411,7 @@ void child_after_fork(thread_state* self) {
   new (&r.parked) std::condition_variable();
   stop_requested.store(false, std::memory_order_seq_cst);
   reset_stop_signal_after_fork();
+  self->runtime_depth.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void park_at_safepoint() {

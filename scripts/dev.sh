@@ -68,8 +68,6 @@ case "${1:-}" in
     # of a run instead: TSAN_OPTIONS=halt_on_error=0 scripts/dev.sh test-tsan.
     # TRICOLOR_TORTURE_MIN_CYCLES is for torture_test, whose 200 cycles take
     # minutes under TSan (its big heap marks at about 0.5 cycles per second).
-    # die_after_fork=0: threads_test's children of fork() start the collector
-    # thread again, which TSan refuses by default after a multi-threaded fork.
     install_missing
     configure build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread \
       -Db_lundef=false -Dbenchmarks=false
@@ -84,7 +82,7 @@ case "${1:-}" in
       esac
     done
     ninja -C build-tsan "${tsan_targets[@]}"
-    TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:die_after_fork=0${TSAN_OPTIONS:+:$TSAN_OPTIONS}" \
+    TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}" \
     TRICOLOR_TORTURE_SECONDS=${TRICOLOR_TSAN_TORTURE_SECONDS:-20} \
     TRICOLOR_TORTURE_SCALE=${TRICOLOR_TSAN_TORTURE_SCALE:-0.2} \
     TRICOLOR_TORTURE_MIN_CYCLES=${TRICOLOR_TSAN_TORTURE_MIN_CYCLES:-10} \
