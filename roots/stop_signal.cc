@@ -48,26 +48,37 @@ std::atomic<pid_t> process_id{0};
 struct code_range {
   std::uintptr_t begin, end;
 };
-constexpr int max_libc_ranges = 4;
-code_range libc_code[max_libc_ranges];
-int libc_code_ranges = 0;
+// And those of a sanitizer's runtime (ASan, TSan, UBSan, LSan), where no
+// system call counts: the runtime may make one with its own lock held (its
+// allocator maps memory under a lock), and a thread stopped there would
+// hold a lock the collector's next allocation needs.
+struct code_ranges {
+  static constexpr int capacity = 8;
+  code_range ranges[capacity];
+  int count = 0;
+  bool contain(std::uintptr_t pc) const {
+    for (int i = 0; i < count; ++i)
+      if (pc >= ranges[i].begin && pc < ranges[i].end) return true;
+    return false;
+  }
+};
+code_ranges libc_code, sanitizer_code;
 
-int find_libc_code(dl_phdr_info* info, std::size_t, void*) {
+int find_code_ranges(dl_phdr_info* info, std::size_t, void*) {
   const char* name = info->dlpi_name;
-  if (name == nullptr || std::strstr(name, "/libc.so") == nullptr) return 0;
-  for (int i = 0; i < info->dlpi_phnum && libc_code_ranges < max_libc_ranges; ++i) {
+  if (name == nullptr) return 0;
+  code_ranges* into = nullptr;
+  if (std::strstr(name, "/libc.so")) into = &libc_code;
+  for (const char* runtime : {"/libtsan.so", "/libasan.so", "/libubsan.so", "/liblsan.so"})
+    if (std::strstr(name, runtime)) into = &sanitizer_code;
+  if (into == nullptr) return 0;
+  for (int i = 0; i < info->dlpi_phnum && into->count < code_ranges::capacity; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
     std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
-    libc_code[libc_code_ranges++] = {begin, begin + ph.p_memsz};
+    into->ranges[into->count++] = {begin, begin + ph.p_memsz};
   }
-  return 1;
-}
-
-[[gnu::always_inline]] inline bool in_libc_code(std::uintptr_t pc) {
-  for (int i = 0; i < libc_code_ranges; ++i)
-    if (pc >= libc_code[i].begin && pc < libc_code[i].end) return true;
-  return false;
+  return 0;
 }
 
 [[gnu::always_inline]] inline std::uintptr_t interrupted_pc(const ucontext_t* context) {
@@ -81,19 +92,20 @@ int find_libc_code(dl_phdr_info* info, std::size_t, void*) {
 // Cases (a) and (b) of stop_signal.hpp.
 [[gnu::always_inline]] inline bool at_system_call(const ucontext_t* context) {
   std::uintptr_t pc = interrupted_pc(context);
+  if (sanitizer_code.contain(pc)) return false;
 #if defined(__x86_64__)
   const auto* code = reinterpret_cast<const unsigned char*>(pc);
   if (code[0] == 0x0f && code[1] == 0x05) return true;                       // (a)
   long long result = context->uc_mcontext.gregs[REG_RAX];
   return pc % 4096 >= 2 && code[-2] == 0x0f && code[-1] == 0x05 &&           // (b)
-         result == -EINTR && in_libc_code(pc);
+         result == -EINTR && libc_code.contain(pc);
 #elif defined(__aarch64__)
   constexpr std::uint32_t svc_0 = 0xd4000001;
   const auto* code = reinterpret_cast<const std::uint32_t*>(pc);
   if (code[0] == svc_0) return true;                                         // (a)
   auto result = static_cast<long long>(context->uc_mcontext.regs[0]);
   return pc % 4096 >= 4 && code[-1] == svc_0 && result == -EINTR &&          // (b)
-         in_libc_code(pc);
+         libc_code.contain(pc);
 #endif
 }
 
@@ -179,7 +191,7 @@ int stop_signal_number() { return stop_signal; }
 
 void install_stop_signal() {
   process_id.store(getpid(), std::memory_order_relaxed);
-  dl_iterate_phdr(find_libc_code, nullptr);
+  dl_iterate_phdr(find_code_ranges, nullptr);
   struct sigaction action;
   std::memset(&action, 0, sizeof action);
   action.sa_sigaction = on_stop_signal;

@@ -27,7 +27,14 @@
 //       not restart (sleeps, epoll_wait, poll) was interrupted.
 // In (a) pc is the start of an instruction, so the bytes are that syscall
 // instruction and nothing else; in (b) the pc range rules out any code of
-// the program.
+// the program. Neither counts inside a sanitizer's runtime (ASan, TSan):
+// it makes system calls with its own locks held (its allocator maps memory
+// under one), and a thread stopped there would hold a lock the collector's
+// next allocation needs. (Seen: a ThreadSanitizer run that hung once in 20
+// when a thread freed its std::thread state during a pause.) So under TSan,
+// whose runtime replaces the guard of function-local statics and
+// pthread_once with waits of its own, a thread waiting there is not stopped
+// by the signal.
 //
 // Why a thread stopped there is as safe as at a safepoint
 // -------------------------------------------------------
@@ -77,10 +84,9 @@
 // dladdr (roots/code_address.hpp; the late-thread message is written with
 // write(2)); dl_iterate_phdr takes only the loader's list lock, which is
 // never held across a system call. The heap it allocates from during a
-// pause is mimalloc's, which takes no lock around its system calls. (The
-// sanitizers' allocators do take one around mmap: under ASan or TSan a
-// thread stopped in that one instruction's window could hold it; not
-// seen, stated here.)
+// pause is mimalloc's, which takes no lock around its system calls (the
+// sanitizers' allocators do, which is why their runtimes' system calls do
+// not count, above).
 //
 // Why not anywhere in code without barriers. A thread running the C
 // library, libstdc++ or the vDSO is provably outside any write barrier and
