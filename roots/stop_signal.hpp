@@ -30,8 +30,10 @@
 // the program. Neither counts inside a sanitizer's runtime (ASan, TSan):
 // it makes system calls with its own locks held (its allocator maps memory
 // under one), and a thread stopped there would hold a lock the collector's
-// next allocation needs. (Seen: a ThreadSanitizer run that hung once in 20
-// when a thread freed its std::thread state during a pause.) So under TSan,
+// next allocation needs. (A ThreadSanitizer run of threads_test hung once
+// in 20, in the test whose thread exits, freeing its std::thread state,
+// while a pause signals it every millisecond: the likely cause, not
+// confirmed by a backtrace.) So under TSan,
 // whose runtime replaces the guard of function-local statics and
 // pthread_once with waits of its own, a thread waiting there is not stopped
 // by the signal.
