@@ -40,16 +40,6 @@ roots::thread_state* runtime_thread() {
   return roots::current_thread();
 }
 
-[[noreturn]] void allocation_in_destructor() {
-  const heap::type_descriptor* type = heap::finalizing_type();
-  std::fprintf(stderr,
-               "tricolor: the destructor of %s allocated managed memory while "
-               "the collector was sweeping; destructors of managed objects must "
-               "not allocate or touch other managed objects\n",
-               type ? type->name : "a managed object");
-  std::abort();
-}
-
 void* try_allocate(roots::thread_state* self, std::size_t bytes) {
   if (bytes > heap::max_small_size) return heap::the_heap.allocate_large(bytes);
   std::size_t cls = heap::size_class_of(bytes);
@@ -59,7 +49,6 @@ void* try_allocate(roots::thread_state* self, std::size_t bytes) {
 }  // namespace
 
 void* heap::allocate_slow(std::size_t bytes) {
-  if (heap::finalizing_type() != nullptr) allocation_in_destructor();
   roots::runtime_section runtime;
   roots::thread_state* self = runtime_thread();
   safepoint();
@@ -76,7 +65,6 @@ void heap::note_finalizable(void* slot) {
 }
 
 void collect() {
-  if (heap::finalizing_type() != nullptr) allocation_in_destructor();
   roots::runtime_section runtime;
   roots::thread_state* self = runtime_thread();
   gc::collect_and_wait(self, gc::cycle_trigger::forced);

@@ -93,6 +93,7 @@
 #include "barriers/barrier_buffer.hpp"
 #include "barriers/write_barrier.hpp"
 #include "gc/config.hpp"
+#include "gc/finalizer.hpp"
 #include "gc/gctrace.hpp"
 #include "gc/mark_workers.hpp"
 #include "gc/marker.hpp"
@@ -167,23 +168,6 @@ struct phase_clock {
   std::uint64_t cpu = thread_cpu_ns();
 };
 
-// Calls `wait()` as a SAFE thread if the caller is registered, so that a
-// pause never waits for it. `wait` takes and releases its own locks: the
-// thread may block in become_running until a pause ends, holding none.
-template <class Wait>
-void wait_as_safe(Wait&& wait) {
-  roots::thread_state* self = roots::tls_thread_state;
-  if (self != nullptr && self->blocking_depth == 0) {
-    roots::register_snapshot registers;
-    roots::capture_registers(registers);
-    roots::become_safe(self, registers);
-    wait();
-    roots::become_running(self);
-  } else {
-    wait();
-  }
-}
-
 // Where allocating threads that are far past the goal wait for the cycle to
 // move on (the backstop; see pace_allocation): a counter bumped at each phase
 // change of a cycle (marking started, marking ended, cycle complete).
@@ -219,7 +203,7 @@ void wait_for_progress() {
     std::lock_guard guard(p.lock);
     seen = p.steps;
   }
-  wait_as_safe([&] {
+  roots::wait_as_safe([&] {
     std::unique_lock guard(p.lock);
     p.advanced.wait_for(guard, std::chrono::milliseconds(10),
                         [&] { return p.steps != seen; });
@@ -612,7 +596,7 @@ void shut_down_collector() {
   }
   c.requests.notify_all();
   c.finished.notify_all();
-  wait_as_safe([&] {
+  roots::wait_as_safe([&] {
     std::unique_lock guard(c.lock);
     c.finished.wait(guard, [&] { return !c.cycle_running; });
   });
@@ -635,14 +619,16 @@ void shut_down_collector() {
 // the child needs: the heap is as the last sweep left it.
 void prepare_fork() {
   collector_control& c = control();
-  wait_as_safe([&] {
+  roots::wait_as_safe([&] {
     std::unique_lock guard(c.lock);
     c.fork_pending = true;
     c.finished.wait(guard, [&] { return !c.cycle_running; });
   });
+  finalizer_prepare_fork();
 }
 
 void parent_after_fork() {
+  finalizer_parent_after_fork();
   collector_control& c = control();
   {
     std::lock_guard guard(c.lock);
@@ -668,6 +654,7 @@ void child_after_fork() {
   new (&h.lock) std::mutex();
   new (&h.changed) std::condition_variable();
   reset_mark_workers_after_fork();
+  finalizer_child_after_fork();
 }
 
 // With c.lock held.
@@ -710,10 +697,15 @@ void collect_and_wait(roots::thread_state*, cycle_trigger trigger) {
     target = c.cycles_started + 1;
     request_locked(c, trigger);
   }
-  wait_as_safe([&] {
+  roots::wait_as_safe([&] {
     std::unique_lock guard(c.lock);
     c.finished.wait(guard, [&] { return c.cycles_finished >= target || c.shutting_down; });
   });
+  // collect() returns after the destructors of what its cycle found dead
+  // have run (not when called from a destructor: gc/finalizer.hpp). An
+  // allocation that ran out of memory does not wait for them: its thread may
+  // hold a lock a destructor takes.
+  if (trigger == cycle_trigger::forced) wait_for_finalizers(finalizers_queued());
 }
 
 // Pacing an allocating thread, by phase, each time it takes a new run of
@@ -816,7 +808,7 @@ void hold_collector_at(cycle_point point) {
 
 void wait_until_held() {
   hold_state& h = holds();
-  wait_as_safe([&] {
+  roots::wait_as_safe([&] {
     std::unique_lock guard(h.lock);
     h.changed.wait(guard, [&] { return h.held; });
   });

@@ -29,6 +29,9 @@
 //   * The header is published with a release store after construction; the
 //     collector reads it with an acquire load (it may run on another thread).
 //   * A type_descriptor never changes and lives in static storage.
+//   * After its object died, the header of an object with a destructor goes
+//     through awaiting_finalizer and finalized_object before the slot is
+//     freed (gc/finalizer.hpp).
 #pragma once
 
 #include <atomic>
@@ -64,6 +67,12 @@ struct type_descriptor {
 struct object_header {
   std::atomic<const type_descriptor*> type;
 };
+
+// The two header values of a dead object with a destructor (gc/finalizer.hpp):
+// queued for the finalizer thread, and destroyed (free at the next sweep).
+// Both are noscan and have no destructor of their own.
+extern const type_descriptor awaiting_finalizer;
+extern const type_descriptor finalized_object;
 
 inline constexpr std::size_t header_size = sizeof(object_header);
 static_assert(header_size == 8);

@@ -8,12 +8,12 @@
 #include <bit>
 #include <vector>
 
+#include "gc/finalizer.hpp"
 #include "heap/heap.hpp"
 
 namespace tricolor::heap {
 
 namespace {
-thread_local const type_descriptor* current_finalizing_type = nullptr;
 
 // The spans of the sweep in progress. `spans` is written only by
 // begin_sweep, with the world stopped and the previous sweep finished; the
@@ -31,24 +31,30 @@ sweep_queue& queue() {
   return *q;
 }
 
-void run_destructor(char* slot) {
-  auto* header = reinterpret_cast<object_header*>(slot);
-  const type_descriptor* type = header->type.load(std::memory_order_acquire);
-  if (type == nullptr || type->destroy == nullptr) return;  // never finished construction, or trivial
-  current_finalizing_type = type;
-  type->destroy(payload_of(slot));
-  current_finalizing_type = nullptr;
-}
-
-void run_destructors(span* s, std::uint32_t w, std::uint64_t dead) {
-  // Detach the cache: an allocation from a destructor must reach the slow
-  // path, which reports it.
-  thread_cache* cache = tls_thread_cache;
-  tls_thread_cache = nullptr;
-  for (std::uint64_t bits = dead; bits != 0; bits &= bits - 1)
-    run_destructor(
-        s->slot_address(w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits))));
-  tls_thread_cache = cache;
+// Of the dead slots `dead` of word w of a span that holds objects with
+// destructors, the ones free now. The others stay allocated: an object whose
+// destructor has not run is handed to the finalizer thread here (its header
+// becomes awaiting_finalizer first, so no later sweep queues it again), and
+// one still waiting for it is kept.
+std::uint64_t free_after_finalization(span* s, std::uint32_t w, std::uint64_t dead) {
+  std::uint64_t kept = 0;
+  for (std::uint64_t bits = dead; bits != 0; bits &= bits - 1) {
+    std::uint64_t bit = bits & -bits;
+    char* slot = s->slot_address(w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits)));
+    auto* header = reinterpret_cast<object_header*>(slot);
+    // Acquire: pairs with the finalizer thread's release of finalized_object,
+    // so the destructor's writes precede the slot's reuse.
+    const type_descriptor* type = header->type.load(std::memory_order_acquire);
+    if (type == &awaiting_finalizer) {
+      kept |= bit;
+    } else if (type != nullptr && type->destroy != nullptr) {
+      // nullptr: the constructor threw; no destructor runs.
+      header->type.store(&awaiting_finalizer, std::memory_order_relaxed);
+      gc::queue_finalizer(payload_of(slot), type);  // its lock publishes the store
+      kept |= bit;
+    }
+  }
+  return dead & ~kept;
 }
 
 // What a batch of spans swept by one thread adds to the queue's totals,
@@ -75,14 +81,20 @@ bool sweep_span(span* s, batch_totals& totals) {
   bool finalizers = s->has_finalizers.load(std::memory_order_relaxed);
   std::uint64_t live = 0;
   std::uint64_t dead_count = 0;
+  std::uint64_t finalizing = 0;
   for (std::uint32_t w = 0; w < s->bitmap_word_count(); ++w) {
     std::uint64_t allocated = s->alloc_word(w);
     std::uint64_t marked = s->mark_bits[w].load(std::memory_order_relaxed) & allocated;
     std::uint64_t dead = allocated & ~marked;
-    if (finalizers && dead != 0) run_destructors(s, w, dead);
+    if (finalizers && dead != 0) dead = free_after_finalization(s, w, dead);
+    // Kept: the marked, and the unreachable ones waiting for their
+    // destructor, which count neither as live nor as freed (their bytes stay
+    // in heap_alloc until a later sweep frees them).
+    std::uint64_t kept = allocated & ~dead;
     dead_count += static_cast<std::uint64_t>(std::popcount(dead));
     live += static_cast<std::uint64_t>(std::popcount(marked));
-    s->set_alloc_word(w, marked);
+    finalizing += static_cast<std::uint64_t>(std::popcount(kept & ~marked));
+    s->set_alloc_word(w, kept);
     s->mark_bits[w].store(0, std::memory_order_relaxed);
   }
   std::uint64_t slot_bytes = s->state.load(std::memory_order_relaxed) == span_state::large
@@ -92,17 +104,21 @@ bool sweep_span(span* s, batch_totals& totals) {
   totals.bytes_freed += dead_count * slot_bytes;
   totals.live_objects += live;
   totals.live_bytes += live * slot_bytes;
-  if (live == 0) {
+  if (live + finalizing == 0) {
     totals.spans_freed++;
     h.free_span(s);
     return false;
   }
-  if (live < s->slot_count) h.push_partial(s);
+  if (live + finalizing < s->slot_count) h.push_partial(s);
   return true;
 }
 }  // namespace
 
-const type_descriptor* finalizing_type() { return current_finalizing_type; }
+const type_descriptor awaiting_finalizer{"(awaiting its destructor)", scan_kind::noscan,
+                                         nullptr, nullptr, nullptr, nullptr};
+const type_descriptor finalized_object{"(destroyed, free at the next sweep)",
+                                       scan_kind::noscan, nullptr, nullptr, nullptr,
+                                       nullptr};
 
 void begin_sweep() {
   sweep_queue& q = queue();

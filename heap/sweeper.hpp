@@ -3,10 +3,13 @@
 //
 // Sweeping one span:
 //   1. dead = allocated & ~marked, one 64-slot word at a time;
-//   2. if the span ever held an object with a destructor, run the destructor
-//      of each dead, fully constructed object (header not null);
-//   3. allocated := allocated & marked, marked := 0 (the span's live objects
-//      become the allocated ones; nothing is written into freed slots);
+//   2. if the span ever held an object with a destructor, hand each dead,
+//      fully constructed object with a destructor to the finalizer thread
+//      and keep it allocated until the destructor has run
+//      (gc/finalizer.hpp); the sweep itself never runs a destructor;
+//   3. allocated := (allocated & marked) | finalizing, marked := 0 (the
+//      span's live objects become the allocated ones; nothing is written
+//      into freed slots);
 //   4. heap_alloc drops by the dead bytes; a span left empty goes back to the
 //      page heap; a span with free slots goes on its class's partial list; a
 //      span that still holds objects goes back into the heap's registry.
@@ -31,11 +34,10 @@
 //     only read and written by the span's one sweeper while it is unswept.
 //   * No marking runs while any span is unswept (finish_sweep precedes the
 //     mark-start pause), so the mark bits being cleared are final.
-//   * Destructors run on whichever thread sweeps the span, concurrently with
-//     the mutators: they must not touch other managed objects (which may
-//     already be swept) and must not allocate (an allocation from a
-//     destructor aborts naming the type: while it runs, the thread's cache is
-//     detached, so every allocation takes the checked slow path).
+//   * No destructor runs on a sweeping thread: an allocating thread that
+//     sweeps a span inside make_gc only queues the span's dead objects with
+//     destructors (gc/finalizer.hpp), so make_gc never runs program code
+//     other than the constructor it was asked to run.
 #pragma once
 
 #include <cstddef>
@@ -70,9 +72,5 @@ bool sweep_finished();
 
 // begin_sweep + finish_sweep, for a cycle that sweeps with the world stopped.
 sweep_result sweep_heap();
-
-// The type whose destructor the calling thread's sweeper is running (nullptr
-// otherwise), for the diagnostic of a destructor that allocates.
-const type_descriptor* finalizing_type();
 
 }  // namespace tricolor::heap

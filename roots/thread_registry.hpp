@@ -170,6 +170,25 @@ class runtime_section {
 void become_safe(thread_state* self, const register_snapshot& registers);
 void become_running(thread_state* self);
 
+// Calls `wait()` as a SAFE thread if the caller is registered, so that a
+// pause never waits for it. `wait` takes and releases its own locks: the
+// thread may block in become_running until a pause ends, holding none (a
+// thread that parked holding a runtime lock could stall a RUNNING thread
+// inside a runtime_section, which the pause waits for).
+template <class Wait>
+void wait_as_safe(Wait&& wait) {
+  thread_state* self = tls_thread_state;
+  if (self != nullptr && self->blocking_depth == 0) {
+    register_snapshot registers;
+    capture_registers(registers);
+    become_safe(self, registers);
+    wait();
+    become_running(self);
+  } else {
+    wait();
+  }
+}
+
 // Stops every registered thread but `self` (nullptr: the calling thread is
 // not a registered one, e.g. the collector's own thread) and
 // returns holding the registry lock. Returns the nanoseconds spent waiting

@@ -2,8 +2,9 @@
 // a non-trivially-destructible object; never for a live object; never for an
 // object whose constructor threw; once for every element of a gc_array.
 //
-// Destructors run with the world stopped: the ones here only touch unmanaged
-// memory (their own std::string, atomics).
+// Destructors run on the finalizer thread (gc/finalizer.hpp; what that allows
+// is tested in finalizer_test.cc); the ones here only touch unmanaged memory
+// (their own std::string, atomics).
 #include <atomic>
 #include <cstdint>
 #include <memory>
