@@ -430,7 +430,8 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   barriers::marking.store(true, std::memory_order_relaxed);
   phase.store(gc_phase::mark, std::memory_order_relaxed);
   static root_snapshot snapshot;  // only the collector thread uses it
-  fill_from_roots(r, roots::enumerate_roots(nullptr, snapshot, /*handles=*/false));
+  fill_from_roots(r, roots::enumerate_roots(nullptr, snapshot, /*handles=*/false,
+                                            /*defer_blocked=*/true));
   if (verify) verifier::record_snapshot();
   std::uint64_t mark_start_length = mark_start_pause.end();
   pauses.add(mark_start_length, mark_start_pause.time_to_safepoint);
@@ -439,6 +440,9 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   // The snapshot's words, judged now that the world runs (root_snapshot.hpp),
   // before the marker can conclude anything.
   snapshot.scan(m);
+  // The stacks of the threads that were blocked when the pause began, which
+  // have not moved since and stay SAFE until scanned (thread_registry.hpp).
+  r.stacks_bytes += roots::scan_deferred_stacks(m);
   reach_point(test_hooks::cycle_point::marking_started);
   // gc_root handles, with the world running (roots/handles.cc says why that
   // is sound).

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <vector>
 
 #include "roots/registers.hpp"
 #include "roots/thread_creation.hpp"
@@ -52,18 +53,45 @@ std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
 }
 }  // namespace
 
+namespace {
+// The threads whose scan the last mark-start pause deferred. Only the
+// collector thread uses it (in the pause, then right after).
+std::vector<thread_state*>& deferred_threads() {
+  static auto* threads = new std::vector<thread_state*>();
+  return *threads;
+}
+}  // namespace
+
 root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor,
-                                 bool handles) {
+                                 bool handles, bool defer_blocked) {
   root_scan_totals totals;
   totals.globals_bytes = visit_data_segments(visitor);
   register_snapshot own;
   capture_registers(own);
   for_each_thread([&](thread_state& t) {
-    totals.stacks_bytes += visit_thread(t, &t == self ? own : t.saved, visitor);
     totals.threads++;
+    if (defer_blocked && &t != self && t.safe_at_stop) {
+      t.stack_scan_pending.store(true, std::memory_order_seq_cst);
+      deferred_threads().push_back(&t);
+      return;
+    }
+    totals.stacks_bytes += visit_thread(t, &t == self ? own : t.saved, visitor);
   });
   if (handles) totals.handles = visit_handles(visitor);
   return totals;
+}
+
+std::uint64_t scan_deferred_stacks(root_visitor& visitor) {
+  // No lock: a pending thread is SAFE and stays so (it cannot exit) until
+  // finish_stack_scan, and it may hold any lock when it wakes (the registry
+  // lock, if it was waiting for it), so the scan must not take one.
+  std::uint64_t bytes = 0;
+  for (thread_state* t : deferred_threads()) {
+    bytes += visit_thread(*t, t->saved, visitor);
+    finish_stack_scan(*t);
+  }
+  deferred_threads().clear();
+  return bytes;
 }
 
 }  // namespace tricolor::roots

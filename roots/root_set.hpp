@@ -54,9 +54,16 @@ struct root_scan_totals {
 // scanned from this call's frame upwards) or, with self == nullptr, by a
 // thread that is not registered (the collector thread).
 // Without `handles`, gc_root handles are left out (the concurrent collector
-// visits them after the pause with visit_handles).
+// visits them after the pause with visit_handles). With `defer_blocked`,
+// the threads that were SAFE when the stop began are not visited: their
+// stack scans are marked pending, for scan_deferred_stacks once the world
+// runs again (thread_registry.hpp says why that is sound).
 root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor,
-                                 bool handles = true);
+                                 bool handles = true, bool defer_blocked = false);
+
+// Visits the threads whose scan enumerate_roots deferred, and lets each leave
+// SAFE. The world running, before marking can end. Returns the stack bytes.
+std::uint64_t scan_deferred_stacks(root_visitor& visitor);
 
 // Parts of the root set, used by enumerate_roots (roots/data_segments.cc,
 // roots/handles.cc).

@@ -124,10 +124,24 @@ thread_state* register_thread() {
   return t;
 }
 
-void wait_until_world_restarts() {
+// Until the world restarts and the thread's own stack scan is done.
+void wait_until_world_restarts(thread_state* self) {
   registry& r = the_registry();
   std::unique_lock guard(r.park_lock);
-  r.parked.wait(guard, [] { return !stop_requested.load(std::memory_order_seq_cst); });
+  r.parked.wait(guard, [self] {
+    return !stop_requested.load(std::memory_order_seq_cst) &&
+           !self->stack_scan_pending.load(std::memory_order_seq_cst);
+  });
+}
+
+// A thread whose stack scan the last mark-start pause deferred may be read
+// by the collector until the scan is done: its state must not change or go
+// away before. Called with the registry lock held, by a SAFE thread (it may
+// then wait; the scan takes no lock).
+void wait_until_stack_scanned(thread_state* t) {
+  registry& r = the_registry();
+  std::unique_lock guard(r.park_lock);
+  r.parked.wait(guard, [t] { return !t->stack_scan_pending.load(std::memory_order_seq_cst); });
 }
 
 }  // namespace
@@ -145,6 +159,7 @@ void unregister_at_exit(void* state) {
   registry& r = the_registry();
   {
     std::lock_guard guard(r.lock);
+    wait_until_stack_scanned(t);
     // allocating_black changes only in a pause, under this lock.
     if (heap::the_heap.allocating_black()) r.orphaned.push_back(t->cache);
     else heap::the_heap.flush_cache(t->cache, /*relist=*/true);
@@ -178,6 +193,7 @@ void attach_created_thread(thread_state* t) {
   registry& r = the_registry();
   {
     std::lock_guard guard(r.lock);
+    wait_until_stack_scanned(t);
     record_identity(*t);
   }
   adopt_as_current(r, t);
@@ -188,6 +204,7 @@ void forget_thread_not_created(thread_state* t) {
   registry& r = the_registry();
   {
     std::lock_guard guard(r.lock);
+    wait_until_stack_scanned(t);
     unlink(r, t);
   }
   delete t;
@@ -219,11 +236,23 @@ void become_safe(thread_state* self, const register_snapshot& registers) {
 void become_running(thread_state* self) {
   for (;;) {
     self->status.store(thread_status::running, std::memory_order_seq_cst);
-    if (!stop_requested.load(std::memory_order_seq_cst)) return;
+    if (!stop_requested.load(std::memory_order_seq_cst) &&
+        !self->stack_scan_pending.load(std::memory_order_seq_cst))
+      return;
     self->status.store(thread_status::safe, std::memory_order_seq_cst);
-    wait_until_world_restarts();
+    wait_until_world_restarts(self);
   }
 }
+
+void finish_stack_scan(thread_state& t) {
+  registry& r = the_registry();
+  {
+    std::lock_guard guard(r.park_lock);
+    t.stack_scan_pending.store(false, std::memory_order_seq_cst);
+  }
+  r.parked.notify_all();
+}
+
 
 namespace {
 
@@ -325,6 +354,8 @@ std::uint64_t stop_all_locked(registry& r, thread_state* self) {
   for (thread_state* t = r.head; t; t = t->next) {
     t->signals_sent = 0;
     t->interrupted_pc.store(0, std::memory_order_relaxed);
+    // After the request: a thread SAFE now stays SAFE until the restart.
+    t->safe_at_stop = t->status.load(std::memory_order_seq_cst) == thread_status::safe;
     if (t != self && t->signal_stopped_last_time &&
         t->status.load(std::memory_order_seq_cst) == thread_status::running)
       send_stop_signal(*t);

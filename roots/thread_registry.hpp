@@ -55,6 +55,33 @@
 // no managed pointer yet; an exiting thread becomes SAFE before it takes the
 // lock, so the collector never waits on it.
 //
+// Blocked threads and the mark-start pause. A thread that was SAFE when the
+// stop began (blocked in the kernel, in a blocking_scope, or waiting in the
+// runtime) cannot have moved since: its stack, registers and TLS are those
+// of the snapshot until it leaves SAFE. So the mark-start pause does not copy
+// them: it sets the thread's stack_scan_pending, and the collector scans
+// them right after the world restarts, before the marker can conclude
+// anything. A thread that wakes meanwhile waits in become_running until its
+// scan is done:
+//
+//     collector (after restart)             thread leaving SAFE
+//     -------------------------             -------------------
+//     scan [saved sp, stack top), TLS       status = RUNNING         (seq_cst)
+//     pending = false  (seq_cst, under      if stop_requested or pending
+//       the park lock), notify                status = SAFE; wait; retry
+//
+// Between its status store and its check, the waking thread runs only
+// become_running, below the saved stack pointer; above it, the frame of the
+// blocking call it returns from holds only what it held when it blocked
+// (the call's arguments and results, no managed pointer moved). So the scan
+// reads the snapshot's words, and the pause costs nothing per blocked
+// thread's stack (Go scans a blocked goroutine's stack the same way, while
+// the goroutine is held). The scan takes no lock: a waking thread may hold
+// any lock while it waits for its scan (the registry lock itself, if that
+// is what it was blocked on). A pending thread's state neither changes nor
+// goes away: a thread that starts (attach_created_thread), exits or was
+// never created waits, under the registry lock, for its scan first.
+//
 // Threads and concurrent marking. A thread that registers while the
 // collector marks needs nothing: its stack holds only pointers to objects
 // reachable at the snapshot or allocated since (black), and its allocations
@@ -93,6 +120,13 @@ struct thread_state {
   std::atomic<thread_status> status{thread_status::running};
   register_snapshot saved{};   // valid while status == safe; stack_pointer 0
                                // until the thread has started
+  // SAFE when the last stop began (blocked, not stopped by that pause);
+  // written under the registry lock in the stop.
+  bool safe_at_stop = false;
+  // Set in a mark-start pause for a thread that was SAFE when the stop began:
+  // its stack is scanned after the world restarts (root_set.hpp,
+  // scan_deferred_stacks), and become_running keeps it SAFE until then.
+  std::atomic<bool> stack_scan_pending{false};
   std::uintptr_t stack_high = 0;  // highest address of the stack (exclusive)
   std::uintptr_t stack_low = 0;
   std::vector<memory_range> tls_blocks;  // static TLS of modules loaded at registration
@@ -167,8 +201,14 @@ class runtime_section {
 };
 
 // Marks the calling thread SAFE with the given register snapshot, and back.
+// become_running waits while a pause is on or the thread's stack scan is
+// pending.
 void become_safe(thread_state* self, const register_snapshot& registers);
 void become_running(thread_state* self);
+
+// Clears t's pending stack scan and wakes it if it waits to leave SAFE.
+void finish_stack_scan(thread_state& t);
+
 
 // Calls `wait()` as a SAFE thread if the caller is registered, so that a
 // pause never waits for it. `wait` takes and releases its own locks: the
