@@ -9,6 +9,18 @@
 // the write barrier). The collector scans a large array in chunks of
 // heap::array_scan_chunk elements, so one huge array never makes one mark step
 // long and never needs a large mark stack.
+//
+// Not a value type. A gc_array exists only inside the managed slot that
+// make_gc_array made for it: its length word and its elements share that one
+// slot, so an array anywhere else (a copy on the stack, the temporary of a
+// std::swap) has no elements behind its length word, and assigning a longer
+// array to a shorter one would write past the shorter one's slot. Copy and
+// move construction and assignment (and so std::swap) are therefore refused
+// at compile time, with the fix in the message: copy the elements into
+// another array from make_gc_array, or swap the gc_ptrs. They are declared,
+// not deleted, so that the compiler reaches the static_assert (a deleted move
+// would make std::swap fail with "no matching function" and no advice); the
+// type traits therefore say copyable, but every use fails to compile.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +31,20 @@
 #include "gc/make_gc.hpp"
 
 namespace tricolor {
+
+namespace detail {
+template <class T>
+inline constexpr bool gc_array_is_not_a_value = false;
+}  // namespace detail
+
+// The message of every refused copy, move, assignment and swap of a gc_array.
+#define TRICOLOR_GC_ARRAY_NOT_A_VALUE                                          \
+  "tricolor::gc_array cannot be copied, moved, assigned or swapped: it "      \
+  "exists only in the managed slot make_gc_array made for it. To copy an "    \
+  "array, copy the elements with std::copy / std::ranges::copy into another " \
+  "array from make_gc_array (auto b = make_gc_array<T>(a->size()); "         \
+  "std::ranges::copy(*a, b->begin());). To exchange two arrays, swap the "    \
+  "gc_ptrs that point to them (std::swap(a, b))."
 
 template <class T>
 class gc_array {
@@ -45,6 +71,23 @@ class gc_array {
   const T* end() const noexcept { return data() + length_; }
 
   ~gc_array() { std::destroy_n(data(), length_); }
+
+  // Refused at compile time (see the top of this file): using one of these
+  // fails with TRICOLOR_GC_ARRAY_NOT_A_VALUE's text.
+  gc_array(const gc_array&) {
+    static_assert(detail::gc_array_is_not_a_value<T>, TRICOLOR_GC_ARRAY_NOT_A_VALUE);
+  }
+  gc_array(gc_array&&) {
+    static_assert(detail::gc_array_is_not_a_value<T>, TRICOLOR_GC_ARRAY_NOT_A_VALUE);
+  }
+  gc_array& operator=(const gc_array&) {
+    static_assert(detail::gc_array_is_not_a_value<T>, TRICOLOR_GC_ARRAY_NOT_A_VALUE);
+    return *this;
+  }
+  gc_array& operator=(gc_array&&) {
+    static_assert(detail::gc_array_is_not_a_value<T>, TRICOLOR_GC_ARRAY_NOT_A_VALUE);
+    return *this;
+  }
 
  private:
   template <class U, class... Fill>
@@ -118,3 +161,5 @@ gc_ptr<gc_array<T>> make_gc_array(std::size_t n, const Fill&... fill) {
 }
 
 }  // namespace tricolor
+
+#undef TRICOLOR_GC_ARRAY_NOT_A_VALUE

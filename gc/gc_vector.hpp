@@ -7,6 +7,27 @@
 // pointer with one barriered store: a collector tracing the vector concurrently
 // sees either the old buffer or the new one, both complete.
 //
+// Value semantics, as std::vector:
+//   * a copy (construction or assignment) gets a new managed buffer of its
+//     own, sized to the source's elements, filled by element assignment
+//     (for gc_ptr elements a barriered store, as for any gc_ptr) before the
+//     buffer is published with the same one barriered store as growth. The
+//     source and the copy share nothing afterwards. Copy assignment builds
+//     the new buffer first, so it is safe on itself and leaves the
+//     destination unchanged if an allocation or an element copy throws.
+//   * a move takes the source's buffer and leaves the source empty (no
+//     buffer). The source's buffer field is cleared with a barriered store:
+//     the source may be a field of a managed object the marker has not
+//     scanned yet, and the deletion barrier shades the buffer it loses, so a
+//     destination the marker has already scanned (a black object, or a stack
+//     already snapshotted) still holds a marked buffer. Move-constructing
+//     initializes the new field (no barrier: nothing is overwritten).
+//   * Invariant kept by every operation: each element slot of the buffer at
+//     index >= size() holds T() (pop_back and resize reset them), so the
+//     collector, which traces the whole buffer, keeps no removed element
+//     alive; and no two vectors ever share a buffer, so a mutation of one
+//     (a pop_back resetting a slot) can never reach into another's elements.
+//
 // gc_vector is not thread-safe for concurrent mutation by several mutators
 // (like std::vector); it is safe against the collector.
 #pragma once
@@ -26,6 +47,31 @@ class gc_vector {
 
   gc_vector() = default;
   explicit gc_vector(std::size_t n) : buffer_(make_gc_array<T>(n)), size_(n) {}
+
+  gc_vector(const gc_vector& other)
+      : buffer_(other.copy_of_elements()), size_(other.size_) {}
+
+  gc_vector(gc_vector&& other) noexcept : buffer_(other.buffer_), size_(other.size_) {
+    other.buffer_ = nullptr;  // barriered: see the top of this file
+    other.size_ = 0;
+  }
+
+  gc_vector& operator=(const gc_vector& other) {
+    if (this == &other) return *this;
+    gc_ptr<gc_array<T>> copy = other.copy_of_elements();  // may throw: *this intact
+    buffer_ = copy;  // one barriered store publishes the complete copy
+    size_ = other.size_;
+    return *this;
+  }
+
+  gc_vector& operator=(gc_vector&& other) noexcept {
+    if (this == &other) return *this;
+    buffer_ = other.buffer_;   // barriered: shades the buffer this one drops
+    size_ = other.size_;
+    other.buffer_ = nullptr;   // barriered: shades the buffer taken
+    other.size_ = 0;
+    return *this;
+  }
 
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
@@ -79,6 +125,14 @@ class gc_vector {
  private:
   void check(std::size_t i) const {
     if (i >= size_) throw std::out_of_range("tricolor::gc_vector::at");
+  }
+
+  // A new buffer holding copies of the elements [0, size()); null when empty.
+  gc_ptr<gc_array<T>> copy_of_elements() const {
+    if (size_ == 0) return nullptr;
+    gc_ptr<gc_array<T>> copy = make_gc_array<T>(size_);
+    for (std::size_t i = 0; i < size_; ++i) (*copy)[i] = (*buffer_)[i];
+    return copy;
   }
 
   void grow(std::size_t new_capacity) {

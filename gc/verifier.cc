@@ -157,7 +157,10 @@ bool is_marked(const object_ref& ref) { return ref.owner->is_marked(ref.index); 
       return std::abort();
     }
     object_ref parent;
-    bool found = heap::find_object(step->parent_slot, parent);
+    // Looked up by its payload: find_object maps a slot's start to the slot
+    // before it (one past that slot's end, heap/heap.hpp).
+    bool found = heap::find_object(
+        static_cast<const char*>(step->parent_slot) + heap::header_size, parent);
     std::fprintf(stderr, "  reached from object %p of type %s (%s)\n",
                  static_cast<const char*>(step->parent_slot) + heap::header_size,
                  type_name(step->parent_slot),
@@ -181,7 +184,8 @@ std::size_t check_mark() {
   // (a) S is marked.
   for (const auto& [slot, from] : *snapshot_set) {
     object_ref ref;
-    if (!heap::find_object(slot, ref)) {
+    // By its payload: a slot's start maps to the slot before (heap/heap.hpp).
+    if (!heap::find_object(static_cast<const char*>(slot) + heap::header_size, ref)) {
       std::fprintf(stderr, "tricolor: verify: object %p of the snapshot is no longer allocated\n", slot);
       std::abort();
     }

@@ -26,6 +26,11 @@
 //
 // Locking: each partial list has its own lock; the page heap has its own; the
 // registry of in-use spans has its own.
+//
+// Conservative lookup (find_object, below): an address maps to the slot that
+// holds the byte before it, so one past the end of an object that fills its
+// slot (an array's end()) keeps that object alive, and a slot's start (its
+// header, never a user pointer) belongs to the slot before.
 #pragma once
 
 #include <atomic>
@@ -118,17 +123,49 @@ extern managed_heap the_heap;
 // without the thread.
 void fault_in_while_safe(char* start, std::size_t bytes);
 
-// Address -> object: the slot containing p if p points into an allocated
-// object of an in-use span (interior pointers included), else nullptr.
-// Exact only while allocation bits are exact (caches flushed).
+// Address -> object, the query behind conservative scanning (stacks,
+// registers, data segments, objects under construction) and behind the
+// shading of barrier-recorded pointers: the allocated slot that a pointer p
+// may point into, or false. Exact only while allocation bits are exact
+// (caches flushed).
+//
+// Which slot: the one holding the byte just before p, i.e. p maps to the
+// slot S with S.start < p <= S.end. A pointer into an object points into its
+// payload, [S.start + header_size, S.end); C++ also makes one past the end
+// of an array (end(), a reverse iterator's base()) a valid pointer, and for
+// an object that fills its slot exactly that is S.end, the start of the next
+// slot. No user pointer ever points at a slot's start (that is the header;
+// gc_ptr and every pointer derived from one point at or past the payload),
+// so an address on a slot boundary is taken as one past the end of the slot
+// before it:
+//
+//     [hdr| payload of A ][hdr| payload of B ][hdr| ...
+//     ^                   ^
+//     maps to the slot    maps to A (one past A's end), never to B
+//     before A
+//
+// The byte before the first slot of a span lies in whatever precedes the
+// span: the last slot of a small span whose slots end exactly at its end
+// (the 16-byte class, say), a large object (its slot is its whole span), or
+// nothing (a free span, unmapped pages, a small span's unused tail). The
+// byte before a slot's start may also be in the unused tail of a small span
+// (index >= slot_count): nothing.
+//
+// Precise tracing does not go through here (marker::visit takes the slot of
+// a gc_ptr's target directly), and a gc_ptr's target, a payload, is
+// header_size bytes past its slot's start, so it maps to its own slot either
+// way. The cost is one subtraction.
 struct object_ref {
   span* owner;
   std::uint32_t index;
 };
 inline bool find_object(const void* p, object_ref& out) {
-  span* s = find_span(p);
+  // Integer arithmetic: p may be any word (null, a small integer).
+  const void* last_byte =
+      reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) - 1);
+  span* s = find_span(last_byte);
   if (s == nullptr) return false;
-  std::uint32_t index = s->slot_index(p);
+  std::uint32_t index = s->slot_index(last_byte);
   if (index >= s->slot_count || !s->is_allocated(index)) return false;
   out = {s, index};
   return true;

@@ -3,7 +3,9 @@
 // boundary), and gc_vector growth across collections, on the stack, as a
 // member of a managed object and as a managed object itself.
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -144,6 +146,92 @@ TEST(GcArray, ElementsKeptAlive) {
       ASSERT_TRUE((*root)[i]->intact()) << i;
     }
   });
+}
+
+// One past the end (issue 10): end(), or a reverse iterator's base(), is a
+// pointer to the byte after the last element. For an array that exactly fills
+// its slot, that is the first byte of the next slot (or of the next span), so
+// a conservative lookup that maps each address to the slot containing it
+// finds the neighbour and lets the array die. An array of n uint64_t takes
+// 8 (header) + 8 (length) + 8n bytes: n = 6 fills a 64-byte slot, n = 2046 a
+// 16 KiB slot, n = 5118 a large object of exactly 5 pages (40 KiB).
+std::uint64_t end_pattern(std::uint64_t seed, std::size_t i) { return counted::mix(seed * 100000 + i); }
+
+using word_array = gc_array<std::uint64_t>;
+
+// Also hands back a weak reference, which says directly whether the array was
+// collected (the contents say it only once the slot has been reused).
+[[gnu::noinline]] std::uint64_t* exact_fit_array_end(std::size_t n, std::uint64_t seed,
+                                                     weak_gc_ptr<word_array>& weak) {
+  auto array = make_gc_array<std::uint64_t>(n);
+  for (std::size_t i = 0; i < n; ++i) (*array)[i] = end_pattern(seed, i);
+  weak = array;
+  return array->end();
+}
+
+// Overwrites freed slots of the array's size with other arrays of that size.
+[[gnu::noinline]] void reuse_slots_of(std::size_t n, int count) {
+  for (int i = 0; i < count; ++i) {
+    auto junk = make_gc_array<std::uint64_t>(n, 0xababababababababull);
+    asm volatile("" : : "r"(junk.get()) : "memory");
+  }
+}
+
+// Reads the array back through its end pointer alone: end()[-1] ... end()[-n],
+// then the length word before the elements.
+[[gnu::noinline]] ::testing::AssertionResult intact_through_end(const std::uint64_t* end,
+                                                                std::size_t n,
+                                                                std::uint64_t seed) {
+  for (std::size_t i = 1; i <= n; ++i)
+    if (end[-std::ptrdiff_t(i)] != end_pattern(seed, n - i))
+      return ::testing::AssertionFailure()
+             << "element " << n - i << " of the array of " << n
+             << " reached only through end() was overwritten: the array was freed";
+  std::uint64_t length = end[-std::ptrdiff_t(n) - 1];
+  if (length != n)
+    return ::testing::AssertionFailure() << "the length word is " << length << ", not " << n;
+  return ::testing::AssertionSuccess();
+}
+
+TEST(GcArray, OnePastTheEndKeepsAnExactFitArrayAlive) {
+  std::uint64_t seed = 1;
+  for (std::size_t n : {std::size_t{6}, std::size_t{2046}, std::size_t{5118}}) {
+    ++seed;
+    // The only reference: end(), in a volatile slot of this frame.
+    weak_gc_ptr<word_array> weak;
+    std::uint64_t* volatile end = exact_fit_array_end(n, seed, weak);
+    for (int round = 0; round < 3; ++round) {
+      collect_clean();
+      churn(5000);
+      reuse_slots_of(n, n < 100 ? 5000 : 20);
+    }
+    EXPECT_TRUE(alive(weak)) << "the array of " << n << " elements reached only through end() was collected";
+    EXPECT_TRUE(intact_through_end(end, n, seed)) << "array of " << n << " elements";
+  }
+}
+
+[[gnu::noinline]] std::reverse_iterator<std::uint64_t*> exact_fit_array_rbegin(
+    std::uint64_t seed, weak_gc_ptr<word_array>& weak) {
+  auto array = make_gc_array<std::uint64_t>(6);
+  for (std::size_t i = 0; i < 6; ++i) (*array)[i] = end_pattern(seed, i);
+  weak = array;
+  return std::make_reverse_iterator(array->end());
+}
+
+TEST(GcArray, ReverseIteratorKeepsAnExactFitArrayAlive) {
+  // The only reference: a reverse iterator, which holds end() (its base()).
+  weak_gc_ptr<word_array> weak;
+  std::reverse_iterator<std::uint64_t*> last = exact_fit_array_rbegin(77, weak);
+  asm volatile("" : : "r"(&last) : "memory");  // kept in memory, in this frame
+  for (int round = 0; round < 3; ++round) {
+    collect_clean();
+    churn(5000);
+    reuse_slots_of(6, 5000);
+  }
+  asm volatile("" : : "r"(&last) : "memory");
+  EXPECT_TRUE(alive(weak)) << "the array reached only through a reverse iterator was collected";
+  EXPECT_TRUE(intact_through_end(last.base(), 6, 77));
+  EXPECT_EQ(last[0], end_pattern(77, 5));
 }
 
 TEST(GcArray, SizesAroundTheLargeObjectBoundary) {
