@@ -76,6 +76,9 @@ inline constexpr heap::type_descriptor descriptor_of = {
     destroy_function<T>(),
 };
 
+// The compile-time checks of a managed type: of make_gc<T>'s T and of
+// make_gc_array<T>'s element type T (so a gc_ptr is accepted here: it is a
+// traced array element). The trace() checks are gc/type_checks.hpp's.
 template <class T>
 constexpr void check_managed_type() {
   static_assert(!std::is_array_v<T>,
@@ -83,6 +86,7 @@ constexpr void check_managed_type() {
   static_assert(alignof(T) <= 8,
                 "tricolor: managed objects are 8-byte aligned; over-aligned "
                 "types are not supported");
+  check_trace_of_managed_type<T, /*element=*/true>();
 }
 
 // Allocates a slot for an object of `payload_bytes`, constructs it with
@@ -105,6 +109,10 @@ T* allocate_managed(std::size_t payload_bytes,
 
 template <class T, class... Args>
 gc_ptr<T> make_gc(Args&&... args) {
+  static_assert(!detail::is_gc_ptr<T>,
+                "tricolor: make_gc<gc_ptr<T>> would make a managed object that "
+                "holds a gc_ptr and has no trace(); allocate T itself, or a "
+                "struct with the gc_ptr and a trace() member");
   detail::check_managed_type<T>();
   T* object = detail::allocate_managed<T>(
       sizeof(T), &detail::descriptor_of<T>, [&](void* payload) {
