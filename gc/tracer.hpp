@@ -29,6 +29,11 @@
 //   * a struct holding a gc_ptr but without trace();
 //   * a raw pointer, and anything else that holds no gc_ptr (std::string,
 //     std::vector<int>, an int): there is nothing to trace.
+//
+// Every gc_ptr given to the tracer is one word; a tracer may ask to see the
+// address of each (field_hook_, set only by the verifier, gc/verifier.hpp, to
+// find the words of an object that its trace() does not visit). The marker
+// leaves it null: one predictable branch per gc_ptr.
 #pragma once
 
 #include <any>
@@ -58,10 +63,15 @@ class tracer {
   tracer() = default;
   ~tracer() = default;
 
+  // Called, when set, with the address of every gc_ptr given to the tracer,
+  // null or not, before visit(). Only the verifier sets it.
+  void (*field_hook_)(tracer& self, const void* field) = nullptr;
+
  private:
   template <class T>
   void trace_value(const T& value) {
     if constexpr (detail::is_gc_ptr<T>) {
+      if (field_hook_ != nullptr) [[unlikely]] field_hook_(*this, &value);
       if (const void* target = value.load_for_collector()) visit(target);
     } else if constexpr (detail::has_non_const_trace<T>) {
       (void)detail::trace_is_not_const<T>{};
