@@ -191,6 +191,10 @@ void scan_untraced(const void* slot,
   const void* payload = static_cast<const char*>(slot) + heap::header_size;
   const heap::type_descriptor* type = heap::header_of(payload)->type.load(std::memory_order_acquire);
   if (type == nullptr) return;  // under construction: scanned conservatively anyway
+  // A dead object whose destructor is queued or has run (gc/finalizer.hpp),
+  // kept alive one more cycle by a stale conservative word: its words are
+  // the dead object's, and the finalizer thread may be destroying it.
+  if (type == &heap::awaiting_finalizer || type == &heap::finalized_object) return;
   std::size_t bytes = payload_bytes(slot);
   field_recorder fields(payload, bytes);
   if (type->kind == heap::scan_kind::object) type->trace(payload, fields);

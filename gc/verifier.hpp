@@ -49,7 +49,8 @@
 //   * only words equal to the start of a payload count (no interior
 //     pointers: an integer or a stale word rarely hits one exactly);
 //   * a pointer of an object to itself does not count (std::list's sentinel);
-//   * only objects reachable at the end of marking are scanned;
+//   * only objects reachable at the end of marking are scanned (not the
+//     dead ones awaiting or past their destructor, gc/finalizer.hpp);
 //   * with verify=1, make_gc clears each new object's whole slot before the
 //     constructor runs (gc/make_gc.hpp), so padding, uninitialized members
 //     and the slot's tail hold zeros, never a previous occupant's pointers.
