@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "gc/make_gc.hpp"
+
 namespace tricolor::gc {
 
 namespace {
@@ -171,6 +173,8 @@ const config& environment_config() {
     }
     if (const char* debug = std::getenv("TRICOLOR_DEBUG")) parse_debug(debug, c, &diagnostics);
     if (!diagnostics.empty()) std::fputs(diagnostics.c_str(), stderr);
+    // The verifier's scan for untraced pointers needs clean slots.
+    if (c.verify) detail::clear_new_objects.store(true, std::memory_order_relaxed);
     return c;
   }();
   return loaded;

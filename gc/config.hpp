@@ -12,7 +12,10 @@
 //                           (1: every cycle runs with the world stopped, the
 //                           reference collector), verify=N (1: after each
 //                           concurrent mark, re-mark stop-the-world and abort
-//                           on any reachable object left white; gc/verifier)
+//                           on any reachable object left white, and report
+//                           pointers to managed objects that trace() does
+//                           not visit; new objects' slots are cleared;
+//                           gc/verifier.hpp)
 //     TRICOLOR_MARK_WORKERS upper bound on background marking threads: a
 //                           whole number from 1 to 1024; default (unset) one
 //                           per CPU (gc/mark_workers.hpp: how many mark, and

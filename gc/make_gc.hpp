@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <new>
 #include <string_view>
@@ -43,6 +44,16 @@ struct type_name_storage {
   }();
 };
 
+// TRICOLOR_DEBUG=verify=1 sets this before the first allocation
+// (gc/config.cc): every new object's slot is then cleared before its
+// constructor runs, so that the verifier's scan of the words trace() does not
+// visit (gc/verifier.hpp) reads only what the program wrote, never a previous
+// occupant's stale pointers in padding, uninitialized members or the slot's
+// tail. Off: one predictable branch per allocation.
+inline std::atomic<bool> clear_new_objects{false};
+// Zeroes the payload of `slot` up to the end of its slot (gc/verifier.cc).
+void clear_new_object(void* slot, std::size_t bytes);
+
 template <class T>
 void trace_object(const void* payload, tracer& t) {
   static_cast<const T*>(payload)->trace(t);
@@ -76,6 +87,9 @@ inline constexpr heap::type_descriptor descriptor_of = {
     destroy_function<T>(),
 };
 
+// The compile-time checks of a managed type: of make_gc<T>'s T and of
+// make_gc_array<T>'s element type T (so a gc_ptr is accepted here: it is a
+// traced array element). The trace() checks are gc/type_checks.hpp's.
 template <class T>
 constexpr void check_managed_type() {
   static_assert(!std::is_array_v<T>,
@@ -83,6 +97,7 @@ constexpr void check_managed_type() {
   static_assert(alignof(T) <= 8,
                 "tricolor: managed objects are 8-byte aligned; over-aligned "
                 "types are not supported");
+  check_trace_of_managed_type<T, /*element=*/true>();
 }
 
 // Allocates a slot for an object of `payload_bytes`, constructs it with
@@ -93,6 +108,8 @@ T* allocate_managed(std::size_t payload_bytes,
                     Construct&& construct) {
   std::size_t bytes = (heap::header_size + payload_bytes + 7) & ~std::size_t{7};
   void* slot = heap::allocate_slot(bytes);
+  if (clear_new_objects.load(std::memory_order_relaxed)) [[unlikely]]
+    clear_new_object(slot, bytes);
   auto* header = static_cast<heap::object_header*>(slot);
   header->type.store(nullptr, std::memory_order_relaxed);
   T* object = construct(heap::payload_of(slot));
@@ -105,6 +122,10 @@ T* allocate_managed(std::size_t payload_bytes,
 
 template <class T, class... Args>
 gc_ptr<T> make_gc(Args&&... args) {
+  static_assert(!detail::is_gc_ptr<T>,
+                "tricolor: make_gc<gc_ptr<T>> would make a managed object that "
+                "holds a gc_ptr and has no trace(); allocate T itself, or a "
+                "struct with the gc_ptr and a trace() member");
   detail::check_managed_type<T>();
   T* object = detail::allocate_managed<T>(
       sizeof(T), &detail::descriptor_of<T>, [&](void* payload) {

@@ -2,12 +2,15 @@
 #include "gc/verifier.hpp"
 
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "gc/make_gc.hpp"
 #include "gc/tracer.hpp"
 #include "heap/heap.hpp"
 #include "roots/root_set.hpp"
@@ -136,6 +139,99 @@ class traversal final : public tracer, public roots::root_visitor {
   const roots::root_identity* root_ = nullptr;
 };
 
+// The words of a payload that trace() visits: the address of each gc_ptr the
+// tracer is given (tracer::field_hook_), inside [payload, payload + bytes).
+class field_recorder final : public tracer {
+ public:
+  field_recorder(const void* payload, std::size_t bytes)
+      : begin_(reinterpret_cast<std::uintptr_t>(payload)), visited_(bytes / sizeof(void*)) {
+    field_hook_ = [](tracer& self, const void* field) {
+      auto& recorder = static_cast<field_recorder&>(self);
+      std::uintptr_t at = reinterpret_cast<std::uintptr_t>(field) - recorder.begin_;
+      if (at / sizeof(void*) < recorder.visited_.size()) recorder.visited_[at / sizeof(void*)] = true;
+    };
+  }
+  void visit(const void*) override {}
+  bool visited(std::size_t word) const { return visited_[word]; }
+
+ private:
+  std::uintptr_t begin_;
+  std::vector<bool> visited_;
+};
+
+// Untraced pointers found in one check, by (type, offset).
+struct untraced_key {
+  const heap::type_descriptor* type;
+  std::size_t offset;
+  bool operator==(const untraced_key&) const = default;
+};
+struct untraced_key_hash {
+  std::size_t operator()(const untraced_key& k) const {
+    return std::hash<const void*>()(k.type) * 31 + k.offset;
+  }
+};
+struct untraced_finding {
+  const char* target_type;  // of the first object found
+  std::size_t objects = 0;
+};
+
+std::size_t payload_bytes(const void* slot) {
+  span* s = heap::find_span(slot);
+  std::size_t bytes = s->state.load(std::memory_order_relaxed) == heap::span_state::large
+                          ? s->bytes()
+                          : s->slot_size;
+  return bytes - heap::header_size;
+}
+
+// Scans the words of one reached object that its trace() does not visit (all
+// of them when it is noscan) for payload starts of other allocated objects.
+__attribute__((no_sanitize("address", "thread")))
+void scan_untraced(const void* slot,
+                   std::unordered_map<untraced_key, untraced_finding, untraced_key_hash>& found) {
+  const void* payload = static_cast<const char*>(slot) + heap::header_size;
+  const heap::type_descriptor* type = heap::header_of(payload)->type.load(std::memory_order_acquire);
+  if (type == nullptr) return;  // under construction: scanned conservatively anyway
+  // A dead object whose destructor is queued or has run (gc/finalizer.hpp),
+  // kept alive one more cycle by a stale conservative word: its words are
+  // the dead object's, and the finalizer thread may be destroying it.
+  if (type == &heap::awaiting_finalizer || type == &heap::finalized_object) return;
+  std::size_t bytes = payload_bytes(slot);
+  field_recorder fields(payload, bytes);
+  if (type->kind == heap::scan_kind::object) type->trace(payload, fields);
+  if (type->kind == heap::scan_kind::array)
+    type->trace_elements(payload, fields, 0, type->array_length(payload));
+  const auto* words = static_cast<void* const*>(payload);
+  for (std::size_t i = 0; i < bytes / sizeof(void*); ++i) {
+    if (fields.visited(i)) continue;
+    const void* word = words[i];
+    object_ref ref;
+    if (word == nullptr || !heap::find_object(word, ref)) continue;
+    const char* target_slot = ref.owner->slot_address(ref.index);
+    if (target_slot == slot || target_slot + heap::header_size != word) continue;
+    untraced_finding& f = found[{type, i * sizeof(void*)}];
+    if (f.objects++ == 0) f.target_type = type_name(target_slot);
+  }
+}
+
+// Reports each (type, offset) once per process, with the count of objects of
+// the first cycle that found it.
+void report_untraced(const std::unordered_map<const void*, origin>& reached) {
+  static std::unordered_set<untraced_key, untraced_key_hash> reported;
+  std::unordered_map<untraced_key, untraced_finding, untraced_key_hash> found;
+  for (const auto& [slot, from] : reached) scan_untraced(slot, found);
+  for (const auto& [key, finding] : found) {
+    if (!reported.insert(key).second) continue;
+    std::fprintf(stderr,
+                 "tricolor: verify: object of type %s at offset %zu holds a pointer "
+                 "to a managed object of type %s that its trace() does not visit "
+                 "(%zu object%s this cycle%s)\n",
+                 key.type->name, key.offset, finding.target_type, finding.objects,
+                 finding.objects == 1 ? "" : "s",
+                 key.type->kind == heap::scan_kind::noscan ? "; the type has no trace(): noscan"
+                                                           : "");
+  }
+}
+
 // S, recorded at the snapshot.
 std::unordered_map<const void*, origin>* snapshot_set = nullptr;
 
@@ -154,7 +250,7 @@ bool is_marked(const object_ref& ref) { return ref.owner->is_marked(ref.index); 
   for (int depth = 0; depth < 8 && step != nullptr; ++depth) {
     if (step->parent_slot == nullptr) {
       std::fprintf(stderr, "  reached from root: %s\n", step->root.c_str());
-      return std::abort();
+      break;
     }
     object_ref parent;
     // Looked up by its payload: find_object maps a slot's start to the slot
@@ -202,6 +298,8 @@ std::size_t check_mark() {
   });
   reached_now = &t.reached();
   t.run();
+  // (c) The words of reached objects that trace() does not visit.
+  report_untraced(t.reached());
   std::size_t checked = snapshot_set->size() + t.reached().size();
   reached_now = nullptr;
   delete snapshot_set;
@@ -210,3 +308,12 @@ std::size_t check_mark() {
 }
 
 }  // namespace tricolor::gc::verifier
+
+namespace tricolor::detail {
+void clear_new_object(void* slot, std::size_t bytes) {
+  std::size_t slot_bytes = bytes <= heap::max_small_size
+                               ? heap::size_class_bytes[heap::size_class_of(bytes)]
+                               : heap::find_span(slot)->bytes();
+  std::memset(static_cast<char*>(slot) + heap::header_size, 0, slot_bytes - heap::header_size);
+}
+}  // namespace tricolor::detail
