@@ -106,6 +106,7 @@
 #include "gc/work_pool.hpp"
 #include "heap/heap.hpp"
 #include "heap/sweeper.hpp"
+#include "roots/root_ranges.hpp"
 #include "roots/root_set.hpp"
 #include "roots/safepoint.hpp"
 #include "roots/thread_creation.hpp"
@@ -447,6 +448,7 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   // gc_root handles, with the world running (roots/handles.cc says why that
   // is sound).
   r.handle_roots = roots::visit_handles(m);
+  roots::visit_root_ranges(m);  // root_allocator blocks: roots/root_ranges.hpp
 
   m.give_all_to_pool();
   release_mark_workers();

@@ -11,11 +11,13 @@
 #pragma once
 
 #include "gc/control.hpp"
+#include "gc/coroutine.hpp"
 #include "gc/gc_array.hpp"
 #include "gc/gc_ptr.hpp"
 #include "gc/gc_root.hpp"
 #include "gc/gc_vector.hpp"
 #include "gc/make_gc.hpp"
+#include "gc/root_allocator.hpp"
 #include "gc/tracer.hpp"
 #include "gc/weak_gc_ptr.hpp"
 #include "roots/safepoint.hpp"

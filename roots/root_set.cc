@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "roots/registers.hpp"
+#include "roots/root_ranges.hpp"
 #include "roots/thread_creation.hpp"
 #include "roots/thread_registry.hpp"
 
@@ -77,6 +78,10 @@ root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor,
     }
     totals.stacks_bytes += visit_thread(t, &t == self ? own : t.saved, visitor);
   });
+  // Coroutine frames and exception objects are copied with the stacks; the
+  // root_allocator blocks, like the handles, are left to the concurrent
+  // collector's visit_root_ranges when `handles` is off (root_ranges.hpp).
+  totals.stacks_bytes += visit_snapshot_ranges(visitor, /*scanned=*/handles);
   if (handles) totals.handles = visit_handles(visitor);
   return totals;
 }

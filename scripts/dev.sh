@@ -73,7 +73,8 @@ case "${1:-}" in
       -Db_lundef=false -Dbenchmarks=false
     tsan_tests=(concurrent_torture concurrent_torture_verify concurrent_torture_no_scopes
                 torture collector interleaving weak roots destructor gc_ptr array
-                mark_workers gctrace threads finalizer)
+                mark_workers gctrace threads finalizer exceptions coroutine
+                root_allocator containers)
     tsan_targets=()
     for t in "${tsan_tests[@]}"; do
       case "$t" in
