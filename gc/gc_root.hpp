@@ -12,7 +12,8 @@
 // target, the name and the source location where the root was created; the
 // collector marks every registered target and attributes what it retains to
 // that name and location (leak reports). Copies get their own node with the
-// same name and location; moves transfer the node.
+// same name and location; moves transfer the node (a move assignment
+// unregisters the destination's node first).
 #pragma once
 
 #include <atomic>
@@ -46,8 +47,13 @@ class gc_root {
     if (this != &other) set(other.get());
     return *this;
   }
+  // Takes over other's node (target, name and location); the node this root
+  // held is unregistered, so its old target is no longer kept alive by it.
   gc_root& operator=(gc_root&& other) noexcept {
-    std::swap(node_, other.node_);
+    if (this != &other) {
+      if (node_) detail::unregister_root(node_);
+      node_ = std::exchange(other.node_, nullptr);
+    }
     return *this;
   }
   gc_root& operator=(gc_ptr<T> target) {
