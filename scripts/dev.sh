@@ -72,7 +72,7 @@ case "${1:-}" in
     configure build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread \
       -Db_lundef=false -Dbenchmarks=false
     tsan_tests=(concurrent_torture concurrent_torture_verify concurrent_torture_no_scopes
-                torture collector interleaving weak roots destructor gc_ptr array
+                torture collector interleaving weak roots gc_root destructor gc_ptr array
                 mark_workers gctrace threads finalizer exceptions coroutine
                 root_allocator containers)
     tsan_targets=()
