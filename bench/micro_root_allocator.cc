@@ -17,8 +17,8 @@
 // collector is idle (pacing off, nothing allocated in the loops): this is the
 // registration and destroy-hook cost, not marking.
 //
-//   build/bench/micro_root_allocator --benchmark_repetitions=5 \
-//       --benchmark_report_aggregates_only=true
+//   build/bench/micro_root_allocator --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true   (one command line)
 #include <benchmark/benchmark.h>
 
 #include <deque>
