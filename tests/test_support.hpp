@@ -31,13 +31,51 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <utility>
 
 #include "gc/tricolor.hpp"
 
 namespace tricolor_test {
+
+// Sends this process's stderr to a temporary file from construction to
+// restore() (or destruction); restore() returns what was written.
+class captured_stderr {
+ public:
+  captured_stderr() {
+    std::fflush(stderr);
+    saved_ = dup(STDERR_FILENO);
+    fd_ = mkstemp(path_);
+    dup2(fd_, STDERR_FILENO);
+  }
+  ~captured_stderr() { restore(); }
+  captured_stderr(const captured_stderr&) = delete;
+  captured_stderr& operator=(const captured_stderr&) = delete;
+  std::string restore() {
+    if (saved_ >= 0) {
+      std::fflush(stderr);
+      dup2(saved_, STDERR_FILENO);
+      close(saved_);
+      close(fd_);
+      saved_ = -1;
+    }
+    std::ifstream in(path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    unlink(path_);
+    return text.str();
+  }
+
+ private:
+  char path_[40] = "/tmp/tricolor_stderr_XXXXXX";
+  int saved_ = -1;
+  int fd_ = -1;
+};
 
 // Zeroes a large stretch of stack below the caller's frame. The empty asm
 // statement with a memory clobber makes the compiler believe the buffer is

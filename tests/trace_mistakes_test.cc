@@ -41,6 +41,7 @@
 #include <gtest/gtest.h>
 
 #include "gc/tricolor.hpp"
+#include "tests/test_support.hpp"
 
 namespace {
 
@@ -49,36 +50,7 @@ namespace {
   return true;
 }();
 
-// Redirects this process's stderr into a file for its lifetime.
-class captured_stderr {
- public:
-  captured_stderr() {
-    std::fflush(stderr);
-    saved_ = dup(STDERR_FILENO);
-    fd_ = mkstemp(path_);
-    dup2(fd_, STDERR_FILENO);
-  }
-  ~captured_stderr() { restore(); }
-  std::string restore() {
-    if (saved_ >= 0) {
-      std::fflush(stderr);
-      dup2(saved_, STDERR_FILENO);
-      close(saved_);
-      close(fd_);
-      saved_ = -1;
-    }
-    std::ifstream in(path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    unlink(path_);
-    return text.str();
-  }
-
- private:
-  char path_[40] = "/tmp/tricolor_verify_XXXXXX";
-  int saved_ = -1;
-  int fd_ = -1;
-};
+using tricolor_test::captured_stderr;
 
 // The stderr of one full collection (with verify=1: one verified cycle).
 std::string stderr_of_a_collection() {
