@@ -251,7 +251,7 @@ handle_node* acquire_exited(handle_pool& p) {
 
 }  // namespace
 
-handle_node* acquire_handle_slow() {
+TRICOLOR_TLS_CACHE_ACCESS handle_node* acquire_handle_slow() {
   handle_cache& cache = tls_handle_cache;
   handle_pool& p = pool();
   if (cache.state == cache_exited) return acquire_exited(p);
@@ -268,7 +268,7 @@ handle_node* acquire_handle_slow() {
   return node;
 }
 
-void release_handle_slow(handle_node* node) noexcept {
+TRICOLOR_TLS_CACHE_ACCESS void release_handle_slow(handle_node* node) noexcept {
   handle_cache& cache = tls_handle_cache;
   handle_pool& p = pool();
   if (cache.state == cache_exited) {
