@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <new>
@@ -29,9 +30,13 @@ struct finalizer_queue {
   std::condition_variable progress; // wait_for_finalizers waits here
   std::deque<queued_destructor> items;
   std::uint64_t queued = 0;
-  std::uint64_t finished = 0;
-  const heap::type_descriptor* running = nullptr;  // whose destructor runs now
+  std::uint64_t finished = 0;  // destructors run, counted per batch
   bool thread_started = false;
+  // For the diagnostic of a destructor that does not return: destructors
+  // run so far (one by one) and whose runs now. Written by the finalizer
+  // thread only, read without the lock.
+  std::atomic<std::uint64_t> destroyed{0};
+  std::atomic<const heap::type_descriptor*> running{nullptr};
 };
 
 finalizer_queue& queue() {
@@ -50,21 +55,26 @@ void finalizer_main() {
   pthread_setname_np(pthread_self(), "tricolor-final");
   on_finalizer_thread = true;
   finalizer_queue& q = queue();
+  std::deque<queued_destructor> batch;
   for (;;) {
-    queued_destructor item;
+    // Everything queued so far, in one take: one lock and one wake-up of
+    // the waiters per batch, not per object.
     roots::wait_as_safe([&] {
       std::unique_lock guard(q.lock);
       q.work.wait(guard, [&] { return !q.items.empty(); });
-      item = q.items.front();
-      q.items.pop_front();
-      q.running = item.type;
+      batch.swap(q.items);
     });
-    run_destructor(item);
+    for (const queued_destructor& item : batch) {
+      q.running.store(item.type, std::memory_order_relaxed);
+      run_destructor(item);
+      q.destroyed.fetch_add(1, std::memory_order_relaxed);
+    }
+    q.running.store(nullptr, std::memory_order_relaxed);
     {
       std::lock_guard guard(q.lock);
-      ++q.finished;
-      q.running = nullptr;
+      q.finished += batch.size();
     }
+    batch.clear();
     q.progress.notify_all();
   }
 }
@@ -116,17 +126,24 @@ void wait_for_finalizers(std::uint64_t count) {
   roots::wait_as_safe([&] {
     std::unique_lock guard(q.lock);
     // A destructor that blocks for good (on a lock the caller holds, say)
-    // would hang the caller silently: it is named after a second.
-    if (q.progress.wait_for(guard, std::chrono::seconds(1),
-                            [&] { return q.finished >= count; }))
-      return;
-    if (q.running != nullptr)
-      std::fprintf(stderr,
-                   "tricolor: collect() has waited 1 s for the destructor of %s on the "
-                   "finalizer thread; if that destructor waits for a lock the caller "
-                   "of collect() holds, neither will finish\n",
-                   q.running->name);
-    q.progress.wait(guard, [&] { return q.finished >= count; });
+    // would hang the caller silently: it is named when a whole second
+    // passes without any destructor finishing.
+    std::uint64_t seen = q.destroyed.load(std::memory_order_relaxed);
+    while (!q.progress.wait_for(guard, std::chrono::seconds(1),
+                                [&] { return q.finished >= count; })) {
+      std::uint64_t now = q.destroyed.load(std::memory_order_relaxed);
+      const heap::type_descriptor* stuck = q.running.load(std::memory_order_relaxed);
+      if (now == seen && stuck != nullptr) {
+        std::fprintf(stderr,
+                     "tricolor: collect() is waiting for the destructor of %s on the "
+                     "finalizer thread, which has not returned for 1 s; if it waits for a "
+                     "lock the caller of collect() holds, neither will finish\n",
+                     stuck->name);
+        q.progress.wait(guard, [&] { return q.finished >= count; });
+        return;
+      }
+      seen = now;
+    }
   });
 }
 
@@ -139,8 +156,8 @@ void finalizer_child_after_fork() {
   new (&q.lock) std::mutex();
   new (&q.work) std::condition_variable();
   new (&q.progress) std::condition_variable();
-  // The parent's finalizer thread may have taken an item it had not finished:
-  // that object stays awaiting_finalizer here. The items still queued run in
+  // The parent's finalizer thread may have taken a batch it had not
+  // finished: those objects stay awaiting_finalizer here (never freed). The items still queued run in
   // the child's own finalizer thread, started on first need.
   q.finished = q.queued - q.items.size();
   q.thread_started = false;
