@@ -1673,17 +1673,14 @@ TEST_F(HandOff, LambdaCaptureAloneKeepsObjectAlive) {
 
 // Not inlined, so that the stop signals find the thread in a function of
 // its own name.
-[[gnu::noinline]] void spin_without_safepoint(unsigned long spins) {
-  for (unsigned long k = 0; k < spins; ++k) asm volatile("" : "+r"(k));
-}
-
-// Spins of spin_without_safepoint that take about `how_long` here.
-unsigned long spins_lasting(clock_type::duration how_long) {
-  constexpr unsigned long sample = 1'000'000;
-  const auto start = clock_type::now();
-  spin_without_safepoint(sample);
-  const auto took = std::max<clock_type::duration>(clock_type::now() - start, 1us);
-  return static_cast<unsigned long>(static_cast<double>(sample) * (how_long / took));
+// Spins until `until` with no safepoint: the loop neither allocates, blocks
+// nor calls safepoint(); it reads the clock (vDSO, no system call) every
+// million spins. A deadline rather than a calibrated spin count: on a loaded
+// machine a calibration ran short and the thread was never late.
+[[gnu::noinline]] void spin_without_safepoint(clock_type::time_point until) {
+  do {
+    for (unsigned long k = 0; k < 1'000'000; ++k) asm volatile("" : "+r"(k));
+  } while (clock_type::now() < until);
 }
 
 // What the calling process writes to stderr while `body` runs.
@@ -1713,9 +1710,8 @@ TEST_F(LateThread, IsNamedWithTheFunctionItRuns) {
   const std::string text = captured_stderr([&] {
     std::thread spinner([&] {
       pthread_setname_np(pthread_self(), "late-spinner");
-      const unsigned long spins = spins_lasting(2000ms);
       spinning.store(true);
-      spin_without_safepoint(spins);
+      spin_without_safepoint(clock_type::now() + 2000ms);
     });
     while (!spinning.load()) std::this_thread::sleep_for(1ms);
     stage("collect() while a thread spins without a safepoint for 2 s");
