@@ -19,11 +19,6 @@ namespace tricolor::gc {
 
 namespace {
 
-struct queued_destructor {
-  void* payload;
-  const heap::type_descriptor* type;
-};
-
 struct finalizer_queue {
   std::mutex lock;  // a leaf: see finalizer.hpp
   std::condition_variable work;     // the finalizer thread waits here
@@ -95,13 +90,13 @@ void start_finalizer_thread() {
 }
 }  // namespace
 
-void queue_finalizer(void* payload, const heap::type_descriptor* type) {
+void queue_finalizers(const queued_destructor* items, std::size_t count) {
   finalizer_queue& q = queue();
   bool start;
   {
     std::lock_guard guard(q.lock);
-    q.items.push_back({payload, type});
-    ++q.queued;
+    q.items.insert(q.items.end(), items, items + count);
+    q.queued += count;
     start = claim_thread_start_locked(q);
   }
   if (start) start_finalizer_thread();

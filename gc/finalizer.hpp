@@ -50,15 +50,22 @@
 // is alive as usual).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "heap/object_header.hpp"
 
 namespace tricolor::gc {
 
-// Queues the destructor of a dead object. Called by the sweep, on whichever
-// thread sweeps its span, after the header was set to awaiting_finalizer.
-void queue_finalizer(void* payload, const heap::type_descriptor* type);
+struct queued_destructor {
+  void* payload;
+  const heap::type_descriptor* type;
+};
+
+// Queues the destructors of dead objects. Called by the sweep, on whichever
+// thread sweeps their span, after their headers were set to
+// awaiting_finalizer.
+void queue_finalizers(const queued_destructor* items, std::size_t count);
 
 // Destructors queued so far (monotonic).
 std::uint64_t finalizers_queued();

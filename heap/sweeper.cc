@@ -38,6 +38,8 @@ sweep_queue& queue() {
 // one still waiting for it is kept.
 std::uint64_t free_after_finalization(span* s, std::uint32_t w, std::uint64_t dead) {
   std::uint64_t kept = 0;
+  gc::queued_destructor batch[64];  // one queue lock for the word's dead objects
+  std::size_t queued = 0;
   for (std::uint64_t bits = dead; bits != 0; bits &= bits - 1) {
     std::uint64_t bit = bits & -bits;
     char* slot = s->slot_address(w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits)));
@@ -50,10 +52,11 @@ std::uint64_t free_after_finalization(span* s, std::uint32_t w, std::uint64_t de
     } else if (type != nullptr && type->destroy != nullptr) {
       // nullptr: the constructor threw; no destructor runs.
       header->type.store(&awaiting_finalizer, std::memory_order_relaxed);
-      gc::queue_finalizer(payload_of(slot), type);  // its lock publishes the store
+      batch[queued++] = {payload_of(slot), type};
       kept |= bit;
     }
   }
+  if (queued > 0) gc::queue_finalizers(batch, queued);  // its lock publishes the stores
   return dead & ~kept;
 }
 

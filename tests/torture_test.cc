@@ -66,7 +66,8 @@ constexpr std::uint64_t MiB = 1024 * 1024;
 constexpr std::size_t slots_per_generation = 256;
 constexpr std::size_t frozen_pool_size = 2000;
 constexpr std::size_t steps_per_round = 20000;
-// TRICOLOR_TORTURE_MIN_CYCLES lowers it for slow builds (ThreadSanitizer).
+// TRICOLOR_TORTURE_MIN_CYCLES lowers it for slow builds (ThreadSanitizer,
+// AddressSanitizer: scripts/dev.sh).
 const std::uint64_t min_cycles = [] {
   const char* v = std::getenv("TRICOLOR_TORTURE_MIN_CYCLES");
   return v && *v ? std::strtoull(v, nullptr, 10) : std::uint64_t{200};
