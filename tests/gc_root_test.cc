@@ -54,15 +54,8 @@ using tricolor::weak_gc_ptr;
 using tricolor_test::alive;
 using tricolor_test::collect_clean;
 using tricolor_test::counted;
+using tricolor_test::make_stored;
 
-template <class Store>
-[[gnu::noinline]] weak_gc_ptr<counted> make_stored(std::atomic<int>* counter,
-                                                   std::uint64_t id,
-                                                   Store&& store) {
-  gc_ptr<counted> object = make_gc<counted>(counter, id);
-  store(object);
-  return weak_gc_ptr<counted>(object);
-}
 
 [[gnu::noinline]] bool holds(const gc_root<counted>& root, std::uint64_t id) {
   gc_ptr<counted> object = root.get();

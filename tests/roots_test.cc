@@ -36,17 +36,8 @@ using tricolor_test::churn;
 using tricolor_test::clobber_stack;
 using tricolor_test::collect_clean;
 using tricolor_test::counted;
+using tricolor_test::make_stored;
 
-// Allocates a counted object and returns a weak reference to it; the strong
-// reference is stored wherever `store` puts it.
-template <class Store>
-[[gnu::noinline]] weak_gc_ptr<counted> make_stored(std::atomic<int>* counter,
-                                                   std::uint64_t id,
-                                                   Store&& store) {
-  gc_ptr<counted> object = make_gc<counted>(counter, id);
-  store(object);
-  return weak_gc_ptr<counted>(object);
-}
 
 // Alive, not destroyed, contents intact, id as expected.
 [[gnu::noinline]] ::testing::AssertionResult intact(

@@ -171,6 +171,16 @@ struct counted {
   std::uint64_t check;
 };
 
+// Allocates a counted object and returns a weak reference to it; the strong
+// reference is stored wherever `store` puts it.
+template <class Store>
+[[gnu::noinline]] tricolor::weak_gc_ptr<counted> make_stored(std::atomic<int>* counter,
+                                                             std::uint64_t id, Store&& store) {
+  tricolor::gc_ptr<counted> object = tricolor::make_gc<counted>(counter, id);
+  store(object);
+  return tricolor::weak_gc_ptr<counted>(object);
+}
+
 // Allocates and discards garbage (counted objects and small arrays), so slots
 // freed by a previous cycle are handed out again and overwritten: a test that
 // afterwards finds its object intact knows the object was not freed and
