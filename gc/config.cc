@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <limits>
 
-#include "gc/make_gc.hpp"
+#include "heap/heap.hpp"
 
 namespace tricolor::gc {
 
@@ -174,7 +174,7 @@ const config& environment_config() {
     if (const char* debug = std::getenv("TRICOLOR_DEBUG")) parse_debug(debug, c, &diagnostics);
     if (!diagnostics.empty()) std::fputs(diagnostics.c_str(), stderr);
     // The verifier's scan for untraced pointers needs clean slots.
-    if (c.verify) detail::clear_new_objects.store(true, std::memory_order_relaxed);
+    if (c.verify) heap::the_heap.set_clear_reserved_slots(true);
     return c;
   }();
   return loaded;

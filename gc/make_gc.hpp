@@ -44,16 +44,6 @@ struct type_name_storage {
   }();
 };
 
-// TRICOLOR_DEBUG=verify=1 sets this before the first allocation
-// (gc/config.cc): every new object's slot is then cleared before its
-// constructor runs, so that the verifier's scan of the words trace() does not
-// visit (gc/verifier.hpp) reads only what the program wrote, never a previous
-// occupant's stale pointers in padding, uninitialized members or the slot's
-// tail. Off: one predictable branch per allocation.
-inline std::atomic<bool> clear_new_objects{false};
-// Zeroes the payload of `slot` up to the end of its slot (gc/verifier.cc).
-void clear_new_object(void* slot, std::size_t bytes);
-
 template <class T>
 void trace_object(const void* payload, tracer& t) {
   static_cast<const T*>(payload)->trace(t);
@@ -108,8 +98,6 @@ T* allocate_managed(std::size_t payload_bytes,
                     Construct&& construct) {
   std::size_t bytes = (heap::header_size + payload_bytes + 7) & ~std::size_t{7};
   void* slot = heap::allocate_slot(bytes);
-  if (clear_new_objects.load(std::memory_order_relaxed)) [[unlikely]]
-    clear_new_object(slot, bytes);
   auto* header = static_cast<heap::object_header*>(slot);
   header->type.store(nullptr, std::memory_order_relaxed);
   T* object = construct(heap::payload_of(slot));

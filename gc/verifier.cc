@@ -308,12 +308,3 @@ std::size_t check_mark() {
 }
 
 }  // namespace tricolor::gc::verifier
-
-namespace tricolor::detail {
-void clear_new_object(void* slot, std::size_t bytes) {
-  std::size_t slot_bytes = bytes <= heap::max_small_size
-                               ? heap::size_class_bytes[heap::size_class_of(bytes)]
-                               : heap::find_span(slot)->bytes();
-  std::memset(static_cast<char*>(slot) + heap::header_size, 0, slot_bytes - heap::header_size);
-}
-}  // namespace tricolor::detail

@@ -3,13 +3,14 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 #include "heap/arena.hpp"
 #include "heap/sweeper.hpp"
 
 namespace tricolor::heap {
 
-managed_heap the_heap;
+constinit managed_heap the_heap;  // no constructor runs: usable from any static initializer
 constinit thread_local thread_cache* tls_thread_cache = nullptr;
 
 void managed_heap::initialize() { reserve_arena(); }
@@ -76,6 +77,10 @@ void* managed_heap::refill_and_allocate(thread_cache& cache, std::size_t cls) {
         std::uint64_t allocated = s->alloc_word(w);
         std::uint64_t free = ~allocated & s->valid_mask(w);
         if (free == 0) continue;
+        if (clear_reserved_slots_.load(std::memory_order_relaxed)) [[unlikely]]
+          for (std::uint64_t bits = free; bits != 0; bits &= bits - 1)
+            std::memset(s->slot_address(w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits))),
+                        0, s->slot_size);
         s->set_alloc_word(w, allocated | free);
         if (allocating_black()) s->mark_bits[w].fetch_or(free, std::memory_order_relaxed);
         cursor.free_bits = free;
@@ -107,6 +112,8 @@ void* managed_heap::allocate_large(std::size_t bytes) {
   span* s = pages_.allocate(static_cast<std::uint32_t>(npages));
   if (s == nullptr) return nullptr;
   fault_in_while_safe(s->start, s->bytes());
+  if (clear_reserved_slots_.load(std::memory_order_relaxed)) [[unlikely]]
+    std::memset(s->start, 0, s->bytes());
   s->size_class = 0;
   s->slot_size = static_cast<std::uint32_t>(std::min<std::size_t>(s->bytes(), UINT32_MAX));
   s->slot_count = 1;

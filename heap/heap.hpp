@@ -78,6 +78,15 @@ class managed_heap {
   void set_allocate_black(bool on) { allocate_black_.store(on, std::memory_order_relaxed); }
   bool allocating_black() const { return allocate_black_.load(std::memory_order_relaxed); }
 
+  // TRICOLOR_DEBUG=verify=1 sets this before the first allocation
+  // (gc/config.cc): slots are then zeroed when a cache reserves them (and
+  // large objects when allocated), so the verifier's scan of the words
+  // trace() does not visit (gc/verifier.hpp) reads only what the program
+  // wrote, never a previous occupant's stale pointers in padding,
+  // uninitialized members or a slot's tail. Checked on refills only, not on
+  // the allocation fast path.
+  void set_clear_reserved_slots(bool on) { clear_reserved_slots_.store(on, std::memory_order_relaxed); }
+
   // The registry of spans holding objects (small or large).
   void register_span(span* s);
   void register_spans(span* const* spans, std::size_t count);  // one lock
@@ -108,6 +117,7 @@ class managed_heap {
   std::vector<span*> all_spans_;
   heap_counters counters_;
   std::atomic<bool> allocate_black_{false};
+  std::atomic<bool> clear_reserved_slots_{false};
 };
 
 extern managed_heap the_heap;
