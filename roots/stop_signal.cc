@@ -56,7 +56,7 @@ struct code_ranges {
   static constexpr int capacity = 8;
   code_range ranges[capacity];
   int count = 0;
-  bool contain(std::uintptr_t pc) const {
+  __attribute__((no_sanitize("thread"))) bool contain(std::uintptr_t pc) const {
     for (int i = 0; i < count; ++i)
       if (pc >= ranges[i].begin && pc < ranges[i].end) return true;
     return false;
@@ -80,6 +80,52 @@ int find_code_ranges(dl_phdr_info* info, std::size_t, void*) {
   }
   return 0;
 }
+
+// The handler's atomic accesses. Under ThreadSanitizer, GCC instruments
+// std::atomic operations even in a no_sanitize("thread") function, and each
+// instrumented access locks the runtime's record of that address. A signal
+// that lands while the interrupted code holds that lock (it was in the
+// middle of an access to the same variable: become_safe's store of its
+// status, a runtime_section's update of runtime_depth) deadlocked the
+// handler on it, and the pause on the handler (seen in gc_root_test under
+// TSan, about once in 40 runs beside two other copies). So under TSan on
+// x86-64 the handler uses these, which compile to the instructions of the
+// seq_cst operations (mov; xchg; lock xadd) and which the runtime does not
+// see; park_in_handler tells it of the one synchronization it needs with
+// __tsan_release/__tsan_acquire, called only where the interrupted code is
+// at a system call outside the runtime. Elsewhere they are the std::atomic
+// operations themselves.
+#if defined(__SANITIZE_THREAD__) && defined(__x86_64__)
+template <class T>
+[[gnu::always_inline]] inline T handler_load(const std::atomic<T>& a) {
+  static_assert(sizeof(std::atomic<T>) == sizeof(T));
+  T value;
+  asm volatile("mov %1, %0" : "=r"(value) : "m"(a) : "memory");
+  return value;
+}
+template <class T>
+[[gnu::always_inline]] inline void handler_store(std::atomic<T>& a, T value) {
+  asm volatile("xchg %0, %1" : "+r"(value), "+m"(a) : : "memory");
+}
+template <class T>
+[[gnu::always_inline]] inline T handler_fetch_add(std::atomic<T>& a, T delta) {
+  asm volatile("lock xadd %0, %1" : "+r"(delta), "+m"(a) : : "memory");
+  return delta;
+}
+#else
+template <class T>
+[[gnu::always_inline]] inline T handler_load(const std::atomic<T>& a) {
+  return a.load(std::memory_order_seq_cst);
+}
+template <class T>
+[[gnu::always_inline]] inline void handler_store(std::atomic<T>& a, T value) {
+  a.store(value, std::memory_order_seq_cst);
+}
+template <class T>
+[[gnu::always_inline]] inline T handler_fetch_add(std::atomic<T>& a, T delta) {
+  return a.fetch_add(delta, std::memory_order_seq_cst);
+}
+#endif
 
 [[gnu::always_inline]] inline std::uintptr_t interrupted_pc(const ucontext_t* context) {
 #if defined(__x86_64__)
@@ -109,6 +155,8 @@ int find_code_ranges(dl_phdr_info* info, std::size_t, void*) {
 #endif
 }
 
+// Called from the handler: nothing in it may enter the TSan runtime.
+__attribute__((no_sanitize("thread")))
 void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) {
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE,
           expected, nullptr, nullptr, 0);
@@ -129,28 +177,28 @@ bool park_in_handler(thread_state* self) {
   if (registers.stack_pointer <= self->stack_low ||
       registers.stack_pointer >= self->stack_high)
     return false;  // on an alternate signal stack: not scannable as this thread
-  threads_in_handler.fetch_add(1, std::memory_order_seq_cst);
+  handler_fetch_add(threads_in_handler, 1);
   self->saved = registers;
-  self->stopped_by_signal.store(true, std::memory_order_relaxed);
+  handler_store(self->stopped_by_signal, true);
 #if defined(__SANITIZE_THREAD__)
   __tsan_release(&self->status);
 #endif
-  self->status.store(thread_status::safe, std::memory_order_seq_cst);
+  handler_store(self->status, thread_status::safe);
   for (;;) {
     for (;;) {
-      std::uint32_t epoch = restart_epoch.load(std::memory_order_seq_cst);
-      if (!stop_requested.load(std::memory_order_seq_cst)) break;
+      std::uint32_t epoch = handler_load(restart_epoch);
+      if (!handler_load(stop_requested)) break;
       futex_wait(&restart_epoch, epoch);
     }
-    self->status.store(thread_status::running, std::memory_order_seq_cst);
-    if (!stop_requested.load(std::memory_order_seq_cst)) break;
-    self->status.store(thread_status::safe, std::memory_order_seq_cst);
+    handler_store(self->status, thread_status::running);
+    if (!handler_load(stop_requested)) break;
+    handler_store(self->status, thread_status::safe);
   }
 #if defined(__SANITIZE_THREAD__)
   __tsan_acquire(&stop_requested);
 #endif
-  self->stopped_by_signal.store(false, std::memory_order_relaxed);
-  threads_in_handler.fetch_sub(1, std::memory_order_seq_cst);
+  handler_store(self->stopped_by_signal, false);
+  handler_fetch_add(threads_in_handler, -1);
   return true;
 }
 
@@ -159,12 +207,11 @@ void on_stop_signal(int, siginfo_t*, void* context_word) {
   int saved_errno = errno;
   const auto* context = static_cast<const ucontext_t*>(context_word);
   thread_state* self = tls_thread_state;
-  if (self != nullptr && stop_requested.load(std::memory_order_seq_cst) &&
-      self->status.load(std::memory_order_seq_cst) == thread_status::running) {
-    bool parked = self->runtime_depth.load(std::memory_order_relaxed) == 0 &&
-                  at_system_call(context) && park_in_handler(self);
-    if (!parked)
-      self->interrupted_pc.store(interrupted_pc(context), std::memory_order_relaxed);
+  if (self != nullptr && handler_load(stop_requested) &&
+      handler_load(self->status) == thread_status::running) {
+    bool parked = handler_load(self->runtime_depth) == 0 && at_system_call(context) &&
+                  park_in_handler(self);
+    if (!parked) handler_store(self->interrupted_pc, interrupted_pc(context));
   }
   errno = saved_errno;
 }

@@ -33,7 +33,10 @@
 // next allocation needs. (A ThreadSanitizer run of threads_test hung once
 // in 20, in the test whose thread exits, freeing its std::thread state,
 // while a pause signals it every millisecond: the likely cause, not
-// confirmed by a backtrace.) So under TSan,
+// confirmed by a backtrace.) For the same reason the handler's own atomic
+// accesses bypass TSan's instrumentation (stop_signal.cc, handler_load):
+// instrumented, they lock the runtime's record of the variable, which the
+// interrupted code may hold. So under TSan,
 // whose runtime replaces the guard of function-local statics and
 // pthread_once with waits of its own, a thread waiting there is not stopped
 // by the signal.
