@@ -1,6 +1,6 @@
 // Write barrier slow path; see write_barrier.hpp for the barrier's soundness
 // argument and barrier_buffer.hpp for the buffer's invariants.
-#include "barriers/write_barrier.hpp"
+#include "tricolor/internal/write_barrier.hpp"
 
 #include "barriers/barrier_buffer.hpp"
 #include "roots/thread_registry.hpp"

@@ -3,7 +3,7 @@
 // longest pause) on stderr at the end; see bench/binarytrees.hpp.
 #include "binarytrees.hpp"
 #include "tricolor_stats.hpp"
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 namespace {
 

@@ -3,7 +3,7 @@
 // figures (cycles, longest pause) on stderr at the end; see bench/gcbench.hpp.
 #include <cstddef>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 #include "gcbench.hpp"
 #include "tricolor_stats.hpp"
 

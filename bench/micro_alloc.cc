@@ -46,7 +46,7 @@
 #include "allocators.hpp"
 #include "gc/config.hpp"
 #include "gc/test_hooks.hpp"
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 namespace {
 

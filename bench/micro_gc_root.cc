@@ -1,5 +1,5 @@
 // Micro-benchmarks (Google Benchmark) of gc_root, the named precise root
-// (gc/gc_root.hpp, roots/handles.cc), issue 10 point 9:
+// (tricolor/gc_root.hpp, roots/handles.cc), issue 10 point 9:
 //
 //   gc_root/create_destroy      construct a gc_root on a live object and
 //                               destroy it (target: <= 5 ns per pair)
@@ -44,7 +44,7 @@
 #include <utility>
 #include <vector>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 namespace {
 

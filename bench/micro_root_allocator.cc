@@ -26,7 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 namespace {
 

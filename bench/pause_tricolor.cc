@@ -85,7 +85,7 @@
 #include <vector>
 
 #include "bench/pause_summary.hpp"
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 namespace {
 

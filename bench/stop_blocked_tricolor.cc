@@ -94,7 +94,7 @@
 #include <vector>
 
 #include "bench/pause_summary.hpp"
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 namespace {
 

@@ -22,7 +22,7 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 namespace bench {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "gc/tricolor.hpp"
+#include <tricolor/tricolor.hpp>
 
 using tricolor::gc_ptr;
 using tricolor::make_gc;

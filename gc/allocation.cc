@@ -19,11 +19,11 @@
 
 #include "gc/collector.hpp"
 #include "gc/config.hpp"
-#include "gc/control.hpp"
+#include "tricolor/control.hpp"
 #include "gc/pacer.hpp"
 #include "heap/heap.hpp"
 #include "heap/sweeper.hpp"
-#include "roots/safepoint.hpp"
+#include "tricolor/internal/safepoint.hpp"
 #include "roots/thread_registry.hpp"
 
 namespace tricolor {

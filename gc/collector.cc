@@ -37,7 +37,7 @@
 //     while mutators run, within a budget of 25 % of the CPUs plus idle CPUs
 //     (gc/mark_workers.hpp); the collector thread waits for them to run out
 //     of work. Mutators' stores shade the pointers they overwrite
-//     (barriers/write_barrier.hpp, where the soundness argument is);
+//     (tricolor/internal/write_barrier.hpp, where the soundness argument is);
 //     allocating threads that pass the heap goal assist the marker; grey
 //     work moves between them through the work pool (gc/work_pool.hpp).
 //
@@ -65,7 +65,7 @@
 //
 // Invariants
 // ----------
-//  * No reachable object is freed: barriers/write_barrier.hpp proves every
+//  * No reachable object is freed: tricolor/internal/write_barrier.hpp proves every
 //    object reachable when marking ends is marked; sweeping frees only white
 //    objects, and the phase it runs in has no marking.
 //  * Every object unreachable at the start of a cycle is freed by its sweep,
@@ -91,7 +91,7 @@
 #include <thread>
 
 #include "barriers/barrier_buffer.hpp"
-#include "barriers/write_barrier.hpp"
+#include "tricolor/internal/write_barrier.hpp"
 #include "gc/config.hpp"
 #include "gc/finalizer.hpp"
 #include "gc/gctrace.hpp"
@@ -108,7 +108,7 @@
 #include "heap/sweeper.hpp"
 #include "roots/root_ranges.hpp"
 #include "roots/root_set.hpp"
-#include "roots/safepoint.hpp"
+#include "tricolor/internal/safepoint.hpp"
 #include "roots/thread_creation.hpp"
 #include "roots/thread_registry.hpp"
 

@@ -8,7 +8,7 @@
 // around their allocations, allocate, and call collect().
 //
 // The life of such an object after its last reference is gone (the header
-// word is the state; heap/object_header.hpp):
+// word is the state; tricolor/internal/object_header.hpp):
 //
 //     header = T's descriptor     unreachable, not yet swept
 //         | the sweep of the cycle that found it unmarked (any sweeping
@@ -53,7 +53,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "heap/object_header.hpp"
+#include "tricolor/internal/object_header.hpp"
 
 namespace tricolor::gc {
 

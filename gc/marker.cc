@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "barriers/barrier_buffer.hpp"
-#include "heap/object_header.hpp"
+#include "tricolor/internal/object_header.hpp"
 
 namespace tricolor::gc {
 

@@ -25,7 +25,7 @@
 // which must lie in managed memory (tracer.hpp); the header is read with an
 // acquire load, pairing with make_gc's release store of the descriptor.
 //
-// How an object is scanned depends on its header (heap/object_header.hpp):
+// How an object is scanned depends on its header (tricolor/internal/object_header.hpp):
 //   * a type with trace(): trace() visits each gc_ptr (precise);
 //   * a gc_array: elements in chunks of array_scan_chunk, the rest re-pushed
 //     as an item with next_element, so a huge array is never one long step;
@@ -38,7 +38,7 @@
 
 #include "gc/mark_stack.hpp"
 #include "gc/work_pool.hpp"
-#include "gc/tracer.hpp"
+#include "tricolor/tracer.hpp"
 #include "heap/heap.hpp"
 #include "roots/root_set.hpp"
 

@@ -4,7 +4,7 @@
 // Conservative roots (stacks from each thread's recorded stack pointer,
 // callee-saved registers, TLS blocks, data segments) are words that never
 // pass through a barrier, so their values must be taken while the world is
-// stopped (barriers/write_barrier.hpp). Taking them is a copy: a few hundred
+// stopped (tricolor/internal/write_barrier.hpp). Taking them is a copy: a few hundred
 // KiB at memory bandwidth (tens of microseconds). Judging each word (page
 // table, allocation bit, mark bit) costs several times more, and is done
 // after the world restarts, on the copy: the copy holds exactly the values

@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "gc/control.hpp"
+#include "tricolor/control.hpp"
 
 namespace tricolor::gc {
 

@@ -10,8 +10,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "gc/make_gc.hpp"
-#include "gc/tracer.hpp"
+#include "tricolor/make_gc.hpp"
+#include "tricolor/tracer.hpp"
 #include "heap/heap.hpp"
 #include "roots/root_set.hpp"
 

@@ -6,7 +6,7 @@
 //
 //   1. In the mark-start pause, record S: every object reachable from the
 //      roots at the snapshot (the set SATB promises to mark; see
-//      barriers/write_barrier.hpp).
+//      tricolor/internal/write_barrier.hpp).
 //   2. In the mark-termination pause, once marking has finished:
 //      (a) every object of S must be marked;
 //      (b) re-mark from the roots as they are now: every object reached
@@ -40,7 +40,7 @@
 // once per (X, N) per process, counting the objects of X found so in the
 // first cycle that found it. It catches a struct with a gc_ptr and no trace()
 // that the compile-time checks cannot look into (a class with constructors or
-// private members; gc/type_checks.hpp), a trace() that forgets a member, and
+// private members; tricolor/internal/type_checks.hpp), a trace() that forgets a member, and
 // raw T* members pointing to managed objects. Such a pointer frees its target
 // under the program's feet as soon as nothing else keeps the target alive,
 // but until then the program runs correctly, and a word the program never
@@ -52,7 +52,7 @@
 //   * only objects reachable at the end of marking are scanned (not the
 //     dead ones awaiting or past their destructor, gc/finalizer.hpp);
 //   * with verify=1, make_gc clears each new object's whole slot before the
-//     constructor runs (gc/make_gc.hpp), so padding, uninitialized members
+//     constructor runs (tricolor/make_gc.hpp), so padding, uninitialized members
 //     and the slot's tail hold zeros, never a previous occupant's pointers.
 // Left: an integer that holds an object's address on purpose (an identity,
 // a pointer hash: std::hash of a pointer is the address) is reported; a

@@ -7,7 +7,7 @@
 #include <new>
 
 #include "gc/marker.hpp"
-#include "gc/weak_gc_ptr.hpp"
+#include "tricolor/weak_gc_ptr.hpp"
 #include "roots/thread_registry.hpp"
 
 namespace tricolor {

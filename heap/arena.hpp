@@ -29,7 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "heap/size_classes.hpp"
+#include "tricolor/internal/size_classes.hpp"
 #include "heap/span.hpp"
 
 namespace tricolor::heap {

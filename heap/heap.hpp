@@ -40,10 +40,10 @@
 #include <vector>
 
 #include "heap/arena.hpp"
-#include "heap/object_header.hpp"
+#include "tricolor/internal/object_header.hpp"
 #include "heap/page_heap.hpp"
 #include "heap/span.hpp"
-#include "heap/thread_cache.hpp"
+#include "tricolor/internal/thread_cache.hpp"
 
 namespace tricolor::heap {
 

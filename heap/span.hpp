@@ -16,7 +16,7 @@
 // Concurrency contract:
 //   * alloc_bits words are atomic (relaxed): a word of a span owned by a
 //     thread cache is written only by that thread (a whole 64-slot word at a
-//     time, see heap/thread_cache.hpp), otherwise only by the collector with
+//     time, see tricolor/internal/thread_cache.hpp), otherwise only by the collector with
 //     the world stopped, by the one thread sweeping the span, or under the heap
 //     locks; a concurrent marker that scans an object under construction reads
 //     them (find_object) while their owners write them.
@@ -34,7 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "heap/size_classes.hpp"
+#include "tricolor/internal/size_classes.hpp"
 
 namespace tricolor::heap {
 

@@ -43,7 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "heap/object_header.hpp"
+#include "tricolor/internal/object_header.hpp"
 
 namespace tricolor::heap {
 

@@ -41,7 +41,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "roots/registers.hpp"
+#include "tricolor/internal/registers.hpp"
 #include "roots/thread_registry.hpp"
 
 namespace tricolor::roots {

@@ -1,6 +1,6 @@
 // gc_root handles: the registry of precise, named roots.
 //
-// A gc_root owns one handle_node (roots/handle_nodes.hpp): its target, and
+// A gc_root owns one handle_node (tricolor/internal/handle_nodes.hpp): its target, and
 // its identity for leak reports (the name the caller passed, the file,
 // function and line where it was created). Creating and destroying a
 // gc_root must be about as cheap as a pair of pointer stores, from any
@@ -70,7 +70,7 @@
 //   I3. Whenever a node's target changes from X to something else (release,
 //       set) while marking is on, X is shaded. Both fast paths test
 //       `marking`, shade, then store, exactly as the write barrier
-//       (barriers/write_barrier.hpp), and for the same reason that is
+//       (tricolor/internal/write_barrier.hpp), and for the same reason that is
 //       enough: neither contains a system call or a safepoint, so the stop
 //       signal never stops a thread inside one (roots/stop_signal.hpp) and
 //       each runs wholly before or wholly after a pause. The same argument
@@ -86,7 +86,7 @@
 //
 // Why the concurrent scan misses no root of the snapshot
 // ------------------------------------------------------
-// The SATB barrier (barriers/write_barrier.hpp) needs the handles' values
+// The SATB barrier (tricolor/internal/write_barrier.hpp) needs the handles' values
 // at the snapshot, or the old values shaded. Take a root whose node N held
 // X at the mark-start pause. Its creation happened before the pause, and
 // the stop-the-world handshake (roots/thread_registry.hpp: sequentially
@@ -142,9 +142,9 @@
 #include <string_view>
 #include <unordered_set>
 
-#include "barriers/write_barrier.hpp"
-#include "gc/gc_root.hpp"
-#include "roots/handle_nodes.hpp"
+#include "tricolor/internal/write_barrier.hpp"
+#include "tricolor/gc_root.hpp"
+#include "tricolor/internal/handle_nodes.hpp"
 #include "roots/root_set.hpp"
 #include "roots/thread_registry.hpp"
 

@@ -9,7 +9,7 @@
 #include <sched.h>
 #include <new>
 
-#include "barriers/write_barrier.hpp"
+#include "tricolor/internal/write_barrier.hpp"
 #include "heap/heap.hpp"
 #include "roots/thread_registry.hpp"
 
@@ -271,8 +271,8 @@ std::size_t registered_ranges(range_kind kind) noexcept {
 
 }  // namespace tricolor::roots
 
-// The allocation entry points of the public headers (gc/root_allocator.hpp,
-// gc/coroutine.hpp): a block with the range header in front.
+// The allocation entry points of the public headers (tricolor/root_allocator.hpp,
+// tricolor/coroutine.hpp): a block with the range header in front.
 namespace tricolor::detail {
 
 using roots::range_header;

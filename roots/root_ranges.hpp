@@ -2,8 +2,8 @@
 //
 // Three ordinary C++ shapes keep gc_ptrs in memory the collector does not
 // own: a std:: container's buffer (tricolor::root_allocator,
-// gc/root_allocator.hpp), a coroutine frame (tricolor::scanned_coroutine_frame,
-// gc/coroutine.hpp) and a thrown exception object (allocated by the C++
+// tricolor/root_allocator.hpp), a coroutine frame (tricolor::scanned_coroutine_frame,
+// tricolor/coroutine.hpp) and a thrown exception object (allocated by the C++
 // runtime with __cxa_allocate_exception, interposed in
 // roots/exception_roots.cc). Each such block is registered here while it
 // exists, as [begin, end), and is scanned conservatively (every word that
@@ -21,7 +21,7 @@
 //     snapshot   copied in the mark-start   compiler-generated code (frames),
 //                pause (like a stack)       the C++ runtime (exceptions)
 //
-// Why two. The SATB barrier (barriers/write_barrier.hpp) keeps a root that is
+// Why two. The SATB barrier (tricolor/internal/write_barrier.hpp) keeps a root that is
 // scanned after the snapshot sound only if every word of it that holds a
 // snapshot pointer is either still there when the marker reads it, or shaded
 // when it leaves. A container keeps that promise through its allocator: a

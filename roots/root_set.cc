@@ -6,7 +6,7 @@
 #include <iterator>
 #include <vector>
 
-#include "roots/registers.hpp"
+#include "tricolor/internal/registers.hpp"
 #include "roots/root_ranges.hpp"
 #include "roots/thread_creation.hpp"
 #include "roots/thread_registry.hpp"

@@ -17,8 +17,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "roots/registers.hpp"
-#include "roots/safepoint.hpp"
+#include "tricolor/internal/registers.hpp"
+#include "tricolor/internal/safepoint.hpp"
 #include "roots/thread_registry.hpp"
 
 #if defined(__SANITIZE_THREAD__)

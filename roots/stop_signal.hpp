@@ -45,10 +45,10 @@
 // -------------------------------------------------------
 // What a pause must never see is a thread in the middle of a sequence that
 // the pause depends on being whole:
-//   * the write barrier (barriers/write_barrier.hpp): load `marking`, shade
+//   * the write barrier (tricolor/internal/write_barrier.hpp): load `marking`, shade
 //     the old value, store. A thread stopped between the load and the store
 //     would store without shading across the mark-start pause;
-//   * the allocation fast path (heap/thread_cache.hpp): pop a slot from the
+//   * the allocation fast path (tricolor/internal/thread_cache.hpp): pop a slot from the
 //     cursor. The pause flushes the cache under it;
 //   * the runtime's out-of-line code: refilling a cache, registering a
 //     gc_root, shading a barrier buffer, taking the runtime's locks.

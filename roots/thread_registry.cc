@@ -17,10 +17,10 @@
 #include <string>
 #include <thread>
 
-#include "barriers/write_barrier.hpp"
+#include "tricolor/internal/write_barrier.hpp"
 #include "heap/heap.hpp"
 #include "roots/code_address.hpp"
-#include "roots/safepoint.hpp"
+#include "tricolor/internal/safepoint.hpp"
 #include "roots/stop_signal.hpp"
 
 namespace tricolor::roots {

@@ -85,7 +85,7 @@
 // Threads and concurrent marking. A thread that registers while the
 // collector marks needs nothing: its stack holds only pointers to objects
 // reachable at the snapshot or allocated since (black), and its allocations
-// are black (barriers/write_barrier.hpp). A thread that exits while the
+// are black (tricolor/internal/write_barrier.hpp). A thread that exits while the
 // collector marks first shades its barrier buffer, then, under the registry
 // lock, leaves its cache's reserved slots (already marked, allocated black)
 // on the orphaned list instead of returning them: a concurrent marker may be
@@ -102,8 +102,8 @@
 #include <vector>
 
 #include "barriers/barrier_buffer.hpp"
-#include "heap/thread_cache.hpp"
-#include "roots/registers.hpp"
+#include "tricolor/internal/thread_cache.hpp"
+#include "tricolor/internal/registers.hpp"
 
 namespace tricolor::roots {
 

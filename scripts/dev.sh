@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(meson ninja-build g++ pkg-config python3 libmimalloc-dev libgtest-dev
+packages=(meson ninja-build g++ pkg-config cmake python3 libmimalloc-dev libgtest-dev
           libgmock-dev libbenchmark-dev libgc-dev)
 
 install_missing() {

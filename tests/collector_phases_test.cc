@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "gc/collector.hpp"
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 #include "tests/test_support.hpp"
 
 namespace {

@@ -23,7 +23,7 @@
 #include <gtest/gtest.h>
 
 #include "gc/config.hpp"
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 extern char** environ;
 

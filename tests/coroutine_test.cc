@@ -1,6 +1,6 @@
 // Coroutine frames (SPEC §2.2): a gc_ptr local held across co_yield or
 // co_await keeps its object alive when the promise type derives from
-// tricolor::scanned_coroutine_frame (gc/coroutine.hpp), with collections
+// tricolor::scanned_coroutine_frame (tricolor/coroutine.hpp), with collections
 // while the coroutine is suspended and when another std::thread resumes it.
 //
 // The coroutine types are written as a C++ programmer writes them by hand:
@@ -22,7 +22,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 #include "roots/root_ranges.hpp"
 #include "tests/test_support.hpp"
 

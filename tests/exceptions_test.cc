@@ -19,7 +19,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 #ifndef TRICOLOR_TEST_UNFIXED
 #include "roots/root_ranges.hpp"
 #endif

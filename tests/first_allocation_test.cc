@@ -19,7 +19,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 extern char** environ;
 

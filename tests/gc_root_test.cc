@@ -1,4 +1,4 @@
-// gc_root<T> (gc/gc_root.hpp, roots/handles.cc): what a named precise root
+// gc_root<T> (tricolor/gc_root.hpp, roots/handles.cc): what a named precise root
 // promises, and that it keeps those promises while threads create, copy,
 // move, reassign and destroy roots beside a collector that marks
 // concurrently.
@@ -42,7 +42,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 #include "tests/test_support.hpp"
 
 namespace {

@@ -43,7 +43,7 @@
 #include "gc/collector.hpp"
 #include "gc/config.hpp"
 #include "gc/test_hooks.hpp"
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 #include "tests/test_support.hpp"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 namespace {
 

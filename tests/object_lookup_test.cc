@@ -10,7 +10,7 @@
 #include <array>
 #include <cstdint>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 #include "heap/heap.hpp"
 
 namespace tricolor::heap {

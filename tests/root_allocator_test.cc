@@ -24,7 +24,7 @@
 
 #include "gc/config.hpp"
 #include "gc/test_hooks.hpp"
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 #include "roots/root_ranges.hpp"
 #include "tests/test_support.hpp"
 

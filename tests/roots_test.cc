@@ -21,7 +21,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 #include "tests/roots_test_lib.hpp"
 #include "tests/test_support.hpp"
 

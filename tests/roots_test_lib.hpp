@@ -1,7 +1,7 @@
 // Interface of roots_test_lib.cc (a shared library holding a static gc_ptr).
 #pragma once
 
-#include "gc/gc_ptr.hpp"
+#include "tricolor/gc_ptr.hpp"
 #include "tests/test_support.hpp"
 
 namespace roots_test_lib {

@@ -3,7 +3,7 @@
 // byte offset of every class's span.
 #include <gtest/gtest.h>
 
-#include "heap/size_classes.hpp"
+#include "tricolor/internal/size_classes.hpp"
 #include "heap/span.hpp"
 
 namespace tricolor::heap {

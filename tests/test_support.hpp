@@ -39,7 +39,7 @@
 #include <string>
 #include <utility>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 namespace tricolor_test {
 

@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 #include "tests/test_support.hpp"
 
 namespace {

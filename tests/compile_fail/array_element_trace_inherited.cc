@@ -2,7 +2,7 @@
 // that inherits trace() from its base is refused.
 // expect-error: Derived inherits Base::trace()
 // expect-error: derived_class_inherits_trace<leaf, node>
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   tricolor::gc_ptr<node> next;

@@ -3,7 +3,7 @@
 // expect-error: T holds a gc_ptr but has no trace() member
 #include <utility>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   int value = 0;

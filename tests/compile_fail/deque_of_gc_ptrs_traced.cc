@@ -2,7 +2,7 @@
 // expect-error: hold them in a gc_vector<T> or gc_array<T>
 #include <deque>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   std::deque<tricolor::gc_ptr<node>> queue;

@@ -2,7 +2,7 @@
 // and writes through the shorter array would then run over its neighbour.
 // expect-error: tricolor::gc_array cannot be copied, moved, assigned or swapped
 // expect-error: copy the elements with std::copy / std::ranges::copy into another array from make_gc_array
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 int main() {
   auto small = tricolor::make_gc_array<long>(2);

@@ -5,7 +5,7 @@
 // expect-error: copy the elements with std::copy / std::ranges::copy into another array from make_gc_array
 #include <string>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 int main() {
   auto a = tricolor::make_gc_array<std::string>(3, std::string("x"));

@@ -5,7 +5,7 @@
 // expect-error: To exchange two arrays, swap the gc_ptrs that point to them (std::swap(a, b))
 #include <utility>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 int main() {
   auto a = tricolor::make_gc_array<int>(3);

@@ -4,7 +4,7 @@
 // expect-error: holds_gc_ptr_without_trace<node>
 #include <string>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   std::string label;

@@ -3,7 +3,7 @@
 // expect-error: hold them in a gc_vector<T> or gc_array<T>
 #include <map>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   std::map<int, tricolor::gc_ptr<node>> by_key;

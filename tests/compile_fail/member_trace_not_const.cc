@@ -1,7 +1,7 @@
 // An embedded struct whose trace() is not const, passed to the tracer by its
 // owner's trace().
 // expect-error: make trace() const
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node;
 

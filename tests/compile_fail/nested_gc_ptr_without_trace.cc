@@ -4,7 +4,7 @@
 // expect-error: holds_gc_ptr_without_trace<tree>
 #include <array>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct tree;
 

@@ -3,7 +3,7 @@
 // expect-error: a gc_ptr inside std::optional/std::variant escapes the write barrier when reset or reassigned; a gc_ptr is nullable already: use gc_ptr<T> and nullptr
 #include <optional>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   std::optional<tricolor::gc_ptr<node>> next;

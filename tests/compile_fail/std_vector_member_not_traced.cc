@@ -4,7 +4,7 @@
 // expect-error: hold them in a gc_vector<T> or gc_array<T>
 #include <vector>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   tricolor::gc_ptr<node> parent;

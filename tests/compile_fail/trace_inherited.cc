@@ -2,7 +2,7 @@
 // collector would call node::trace and never visit leaf::extra.
 // expect-error: Derived inherits Base::trace(); declare trace() in Derived too (call Base::trace(t) and visit Derived's own gc_ptrs)
 // expect-error: derived_class_inherits_trace<leaf, node>
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   tricolor::gc_ptr<node> next;

@@ -4,7 +4,7 @@
 // expect-error: derived_class_inherits_trace<named_node, node>
 #include <string>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   tricolor::gc_ptr<node> next;

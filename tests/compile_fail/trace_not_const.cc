@@ -2,7 +2,7 @@
 // `void trace(tricolor::tracer&) const`, so this one would never run and the
 // node would be scanned as holding no gc_ptr.
 // expect-error: make trace() const
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   tricolor::gc_ptr<node> next;

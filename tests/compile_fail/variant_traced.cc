@@ -5,7 +5,7 @@
 #include <string>
 #include <variant>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   std::variant<std::string, tricolor::gc_ptr<node>> value;

@@ -3,7 +3,7 @@
 // expect-error: this type holds no gc_ptr; do not pass it to the tracer
 #include <vector>
 
-#include "gc/tricolor.hpp"
+#include "tricolor/tricolor.hpp"
 
 struct node {
   tricolor::gc_ptr<node> next;

@@ -22,6 +22,8 @@
 // this (its frame is then invisible to the collector, as before).
 #pragma once
 
+#include "tricolor/internal/language_version.hpp"
+
 #include <cstddef>
 
 namespace tricolor {

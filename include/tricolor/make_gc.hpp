@@ -2,11 +2,13 @@
 //
 // Allocation writes the object header as "under construction" (nullptr), runs
 // T's constructor in place, and then publishes T's type descriptor with a
-// release store (see heap/object_header.hpp for why the collector scans an
+// release store (see tricolor/internal/object_header.hpp for why the collector scans an
 // object under construction conservatively). If the constructor throws, the
 // slot is left unreachable and is reclaimed by the next cycle; no destructor
 // runs for it.
 #pragma once
+
+#include "tricolor/internal/language_version.hpp"
 
 #include <array>
 #include <atomic>
@@ -16,10 +18,10 @@
 #include <type_traits>
 #include <utility>
 
-#include "gc/gc_ptr.hpp"
-#include "gc/tracer.hpp"
-#include "heap/object_header.hpp"
-#include "heap/thread_cache.hpp"
+#include "tricolor/gc_ptr.hpp"
+#include "tricolor/tracer.hpp"
+#include "tricolor/internal/object_header.hpp"
+#include "tricolor/internal/thread_cache.hpp"
 
 namespace tricolor {
 namespace detail {
@@ -79,7 +81,7 @@ inline constexpr heap::type_descriptor descriptor_of = {
 
 // The compile-time checks of a managed type: of make_gc<T>'s T and of
 // make_gc_array<T>'s element type T (so a gc_ptr is accepted here: it is a
-// traced array element). The trace() checks are gc/type_checks.hpp's.
+// traced array element). The trace() checks are tricolor/internal/type_checks.hpp's.
 template <class T>
 constexpr void check_managed_type() {
   static_assert(!std::is_array_v<T>,

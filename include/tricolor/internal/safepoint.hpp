@@ -21,7 +21,7 @@
 
 #include <atomic>
 
-#include "roots/registers.hpp"
+#include "tricolor/internal/registers.hpp"
 
 namespace tricolor {
 namespace roots {

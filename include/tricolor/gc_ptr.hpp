@@ -6,7 +6,7 @@
 //   * everywhere else (stacks, registers, data segments, TLS), conservatively:
 //     any word that points into a managed object keeps it alive.
 //
-// A gc_ptr is one machine word. Stores go through barriers/write_barrier.hpp
+// A gc_ptr is one machine word. Stores go through tricolor/internal/write_barrier.hpp
 // and are relaxed atomic stores, and the collector reads fields with relaxed
 // atomic loads (load_for_collector), so a marker may read a field while its
 // owner writes it without a data race in the C++ memory model. The mutator's
@@ -19,15 +19,17 @@
 // reallocate while the concurrent marker would read it. Hold objects from
 // unmanaged memory with gc_root<T> (a registered, named root), or use the
 // managed containers gc_array<T> / gc_vector<T> (the tracer refuses
-// std::vector members at compile time: gc/tracer.hpp).
+// std::vector members at compile time: tricolor/tracer.hpp).
 #pragma once
+
+#include "tricolor/internal/language_version.hpp"
 
 #include <compare>
 #include <concepts>
 #include <cstddef>
 #include <functional>
 
-#include "barriers/write_barrier.hpp"
+#include "tricolor/internal/write_barrier.hpp"
 
 namespace tricolor {
 

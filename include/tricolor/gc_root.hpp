@@ -25,12 +25,14 @@
 // thread than the one that created it.
 #pragma once
 
+#include "tricolor/internal/language_version.hpp"
+
 #include <string_view>
 #include <utility>
 
-#include "gc/gc_ptr.hpp"
-#include "roots/handle_nodes.hpp"
-#include "roots/source_location.hpp"
+#include "tricolor/gc_ptr.hpp"
+#include "tricolor/internal/handle_nodes.hpp"
+#include "tricolor/internal/source_location.hpp"
 
 namespace tricolor {
 

@@ -26,7 +26,7 @@
 //   (b) allocation black: objects allocated while marking are marked at
 //       birth and never scanned (heap/heap.hpp);
 //   (c) weak_gc_ptr::lock() shades what it returns while marking
-//       (gc/weak_gc_ptr.hpp).
+//       (tricolor/weak_gc_ptr.hpp).
 //
 // Why it is sound. Let S be the objects reachable from the roots at the
 // snapshot. Claim: when marking ends, every object of S is marked. Take X in

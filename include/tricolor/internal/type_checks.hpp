@@ -4,7 +4,7 @@
 // an object that a field still points to, cycles later. So every mistake the
 // type system can see is refused when the program is compiled, with a message
 // that names the fix. make_gc<T> and make_gc_array<T> (check_managed_type,
-// gc/make_gc.hpp) and the tracer's call operator (gc/tracer.hpp) run these
+// tricolor/make_gc.hpp) and the tracer's call operator (tricolor/tracer.hpp) run these
 // checks:
 //
 //   1. A trace() that is not const. The collector calls
@@ -63,7 +63,7 @@
 #include <utility>
 #include <variant>
 
-#include "gc/gc_ptr.hpp"
+#include "tricolor/gc_ptr.hpp"
 
 namespace tricolor {
 

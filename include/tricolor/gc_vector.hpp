@@ -32,11 +32,13 @@
 // (like std::vector); it is safe against the collector.
 #pragma once
 
+#include "tricolor/internal/language_version.hpp"
+
 #include <cstddef>
 #include <stdexcept>
 #include <utility>
 
-#include "gc/gc_array.hpp"
+#include "tricolor/gc_array.hpp"
 
 namespace tricolor {
 

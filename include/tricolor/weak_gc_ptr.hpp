@@ -10,12 +10,14 @@
 // cleared in the mark-termination pause, before the target's span is swept.
 #pragma once
 
+#include "tricolor/internal/language_version.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <utility>
 
-#include "gc/gc_ptr.hpp"
-#include "gc/tracer.hpp"
+#include "tricolor/gc_ptr.hpp"
+#include "tricolor/tracer.hpp"
 
 namespace tricolor {
 namespace detail {
@@ -58,7 +60,7 @@ class weak_gc_ptr {
   // The target, or null once it has been collected (or if never set).
   // While the collector marks, the target is shaded before it is returned:
   // an object reachable only weakly at the mark snapshot would otherwise be
-  // resurrected behind the marker (barriers/write_barrier.hpp, point (c)).
+  // resurrected behind the marker (tricolor/internal/write_barrier.hpp, point (c)).
   gc_ptr<T> lock() const noexcept {
     if (!cell_) return nullptr;
     void* target = cell_->target.load(std::memory_order_acquire);

@@ -20,8 +20,8 @@
 #include <atomic>
 #include <cstdint>
 
-#include "barriers/write_barrier.hpp"
-#include "roots/source_location.hpp"
+#include "tricolor/internal/write_barrier.hpp"
+#include "tricolor/internal/source_location.hpp"
 
 namespace tricolor::roots {
 

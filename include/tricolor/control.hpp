@@ -1,6 +1,8 @@
 // Control and statistics: collect(), pacing knobs, read_stats().
 #pragma once
 
+#include "tricolor/internal/language_version.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

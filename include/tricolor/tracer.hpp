@@ -18,7 +18,7 @@
 // marker scans objects concurrently): trace() must only read the object's
 // fields and visit them, and every gc_ptr it visits must lie inside the
 // managed object itself. Refused at compile time, each with the fix in the
-// message (gc/type_checks.hpp states what each check sees and its limits):
+// message (tricolor/internal/type_checks.hpp states what each check sees and its limits):
 //   * a container that keeps its elements in a separate buffer (std::vector,
 //     std::deque, std::map, ...) of gc_ptrs: its owner may reallocate or free
 //     that buffer while the marker reads it. Use gc_vector<T> / gc_array<T>,
@@ -36,6 +36,8 @@
 // leaves it null: one predictable branch per gc_ptr.
 #pragma once
 
+#include "tricolor/internal/language_version.hpp"
+
 #include <any>
 #include <array>
 #include <cstddef>
@@ -43,8 +45,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "gc/gc_ptr.hpp"
-#include "gc/type_checks.hpp"
+#include "tricolor/gc_ptr.hpp"
+#include "tricolor/internal/type_checks.hpp"
 
 namespace tricolor {
 

@@ -20,13 +20,15 @@
 // one flag (bench/micro_root_allocator.cc).
 #pragma once
 
+#include "tricolor/internal/language_version.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <limits>
 #include <new>
 
-#include "barriers/write_barrier.hpp"
+#include "tricolor/internal/write_barrier.hpp"
 
 namespace tricolor {
 namespace detail {

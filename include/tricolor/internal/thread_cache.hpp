@@ -35,7 +35,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "heap/size_classes.hpp"
+#include "tricolor/internal/size_classes.hpp"
 
 namespace tricolor::heap {
 

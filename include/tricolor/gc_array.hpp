@@ -23,12 +23,14 @@
 // type traits therefore say copyable, but every use fails to compile.
 #pragma once
 
+#include "tricolor/internal/language_version.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <new>
 #include <stdexcept>
 
-#include "gc/make_gc.hpp"
+#include "tricolor/make_gc.hpp"
 
 namespace tricolor {
 

@@ -1,0 +1,1 @@
+inline constexpr int app_config_marker = 2;

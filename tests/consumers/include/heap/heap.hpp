@@ -1,0 +1,1 @@
+inline constexpr int app_heap_marker = 1;
