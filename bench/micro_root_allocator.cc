@@ -13,7 +13,9 @@
 //                                  allocated and freed every 64); per_op: the pair
 //   vector_push_back/gc_root       as vector_push_back, elements gc_root<T>
 //
-// <alloc> is std (std::allocator) or root (tricolor::root_allocator). The
+// <alloc> is std (std::allocator's ::operator new and delete, under another
+// name: std::allocator refuses gc_ptr elements) or root
+// (tricolor::root_allocator). The
 // collector is idle (pacing off, nothing allocated in the loops): this is the
 // registration and destroy-hook cost, not marking.
 //
@@ -26,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/unscanned_allocator.hpp"
 #include "tricolor/tricolor.hpp"
 
 namespace {
@@ -43,8 +46,9 @@ tricolor::gc_ptr<node> target() {
 }
 
 using element = tricolor::gc_ptr<node>;
+// std::allocator's behaviour: std::allocator itself refuses gc_ptr elements.
 template <class T>
-using std_alloc = std::allocator<T>;
+using std_alloc = bench::unscanned_allocator<T>;
 template <class T>
 using root_alloc = tricolor::root_allocator<T>;
 

@@ -193,8 +193,11 @@ TEST(GcPtr, ComparisonFollowsAddresses) {
   gc_ptr<derived> back = tricolor::static_gc_cast<derived>(as_right);
   EXPECT_TRUE(back == object);
 
-  // Usable as a key of ordered containers.
-  std::map<gc_ptr<point>, int> ordered;
+  // Usable as a key of ordered containers (with root_allocator: std
+  // containers of gc_ptr with std::allocator do not compile).
+  std::map<gc_ptr<point>, int, std::less<gc_ptr<point>>,
+           tricolor::root_allocator<std::pair<const gc_ptr<point>, int>>>
+      ordered;
   ordered[a] = 1;
   ordered[b] = 2;
   ordered[a] = 3;
@@ -211,11 +214,15 @@ TEST(GcPtr, HashMatchesRawPointerHash) {
   gc_ptr<point> a_copy = a;
   EXPECT_EQ(std::hash<gc_ptr<point>>{}(a), std::hash<gc_ptr<point>>{}(a_copy));
 
-  std::unordered_set<gc_ptr<point>> set{a, b, a_copy, none};
+  std::unordered_set<gc_ptr<point>, std::hash<gc_ptr<point>>, std::equal_to<gc_ptr<point>>,
+                     tricolor::root_allocator<gc_ptr<point>>>
+      set{a, b, a_copy, none};
   EXPECT_EQ(set.size(), 3u);
   EXPECT_TRUE(set.contains(a));
   EXPECT_TRUE(set.contains(none));
-  std::unordered_map<gc_ptr<point>, int> map;
+  std::unordered_map<gc_ptr<point>, int, std::hash<gc_ptr<point>>, std::equal_to<gc_ptr<point>>,
+                     tricolor::root_allocator<std::pair<const gc_ptr<point>, int>>>
+      map;
   map[a] = 1;
   map[a_copy] += 1;
   EXPECT_EQ(map[a], 2);

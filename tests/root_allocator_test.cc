@@ -7,8 +7,8 @@
 // it, tests/test_support.hpp: counted) after churn() has recycled every freed
 // slot, so a freed object is seen as corrupted, not only as missing.
 //
-// Built with -DTRICOLOR_TEST_UNFIXED, the containers use std::allocator: the
-// behaviour before root_allocator existed (the tests fail).
+// (The same containers with std::allocator do not compile: gc_ptr.hpp, and
+// tests/compile_fail/std_*_of_gc_ptr.cc.)
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -39,13 +39,8 @@ using tricolor_test::collect_clean;
 using tricolor_test::counted;
 namespace hooks = tricolor::gc::test_hooks;
 
-#ifdef TRICOLOR_TEST_UNFIXED
-template <class T>
-using allocator = std::allocator<T>;
-#else
 template <class T>
 using allocator = tricolor::root_allocator<T>;
-#endif
 
 using ptr = gc_ptr<counted>;
 using vector = std::vector<ptr, allocator<ptr>>;
@@ -117,7 +112,6 @@ TEST(RootAllocator, UnorderedMapKeepsItsValuesAlive) {
   for (const auto& [key, value] : *m) ASSERT_TRUE(intact(value, key));
 }
 
-#ifndef TRICOLOR_TEST_UNFIXED
 // The allocator's blocks are registered while allocated, and only then.
 TEST(RootAllocator, BlocksAreRegisteredWhileAllocated) {
   using tricolor::roots::range_kind;
@@ -150,7 +144,6 @@ TEST(RootAllocator, DestroyedElementsDoNotRetain) {
   collect_clean();
   EXPECT_FALSE(alive(weak)) << "a cleared element's stale bytes kept its object alive";
 }
-#endif
 
 // ---------------------------------------------------------------------------
 // While the collector marks: a cycle held just after its mark-start pause

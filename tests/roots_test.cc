@@ -561,19 +561,20 @@ TEST(Roots, StackOfThreadPollingSafepoints) {
 // ---------------------------------------------------------------------------
 // What is not a root.
 
-// Fills a heap-allocated std::vector<gc_ptr> (its buffer is malloc memory,
-// never scanned) and returns weak references to its objects.
-[[gnu::noinline]] std::unique_ptr<std::vector<gc_ptr<counted>>> make_unrooted(
+// Fills an array of gc_ptrs from operator new[] (memory the collector never
+// scans; a std::vector<gc_ptr> would hold its elements there too, which is
+// why it does not compile) and returns weak references to its objects.
+[[gnu::noinline]] std::unique_ptr<gc_ptr<counted>[]> make_unrooted(
     std::atomic<int>* counter, int n, std::vector<weak_gc_ptr<counted>>* weaks) {
-  auto vector = std::make_unique<std::vector<gc_ptr<counted>>>();
+  auto array = std::make_unique<gc_ptr<counted>[]>(n);
   for (int i = 0; i < n; ++i) {
-    vector->push_back(make_gc<counted>(counter, 5000 + i));
-    weaks->emplace_back(vector->back());
+    array[i] = make_gc<counted>(counter, 5000 + i);
+    weaks->emplace_back(array[i]);
   }
-  return vector;
+  return array;
 }
 
-TEST(Roots, StdVectorBufferIsNotARoot) {
+TEST(Roots, OperatorNewMemoryIsNotARoot) {
   constexpr int n = 200;
   static std::atomic<int> destroyed{0};  // outlives every object counting into it
   std::vector<weak_gc_ptr<counted>> weaks;
@@ -581,16 +582,16 @@ TEST(Roots, StdVectorBufferIsNotARoot) {
   collect_clean();
   int survivors = 0;
   for (const auto& weak : weaks) survivors += alive(weak);
-  // The objects are referenced only from the vector's malloc'd buffer, which
-  // the collector never scans: all of them must go. (The stale-copy recipe of
+  // The objects are referenced only from the array's operator new memory,
+  // which the collector never scans: all of them must go. (The stale-copy recipe of
   // test_support.hpp makes this exact; were it ever to leak one or two
   // addresses, that would show here as a survivor count of 1-2, not ~200.)
   EXPECT_EQ(survivors, 0)
-      << "memory of std::vector (malloc) was treated as a root: " << survivors
+      << "memory from operator new[] was treated as a root: " << survivors
       << " of " << n << " objects survived";
   EXPECT_EQ(destroyed.load(), n - survivors);
-  // The vector now holds dangling addresses; it is never dereferenced.
-  unrooted->clear();
+  // The array now holds dangling addresses; it is never dereferenced.
+  unrooted.reset();
 }
 
 }  // namespace

@@ -524,8 +524,13 @@ TEST(Torture, ConcurrentMutatorsAndContinuousCollection) {
   shared.base_num_gc = tricolor::read_stats().num_gc;
   shared.min_rounds = std::max(4, int(50 * scale));
   shared.max_rounds = shared.min_rounds * 20;
-  shared.deadline = std::chrono::steady_clock::now() +
-                    std::chrono::seconds(std::max(20, int(90 * scale)));
+  // The deadline only stops a stalled run; a healthy one stops at
+  // min_cycles. TRICOLOR_TORTURE_DEADLINE_SECONDS gives slow builds
+  // (sanitizers) more time instead of fewer cycles.
+  int deadline_seconds = std::max(20, int(90 * scale));
+  if (const char* d = std::getenv("TRICOLOR_TORTURE_DEADLINE_SECONDS"); d && *d)
+    deadline_seconds = std::atoi(d);
+  shared.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(deadline_seconds);
 
   // The collector thread: back-to-back full cycles with short pauses.
   std::atomic<std::uint64_t> forced{0};

@@ -14,12 +14,14 @@
 // mutators' writes, which the program must order itself, as for any pointer;
 // plain loads let the compiler keep a gc_ptr local in a register.
 //
-// Why not std::vector<gc_ptr<T>>: the vector's buffer lives in unmanaged
-// memory (malloc), which the collector does not scan, and which its owner may
-// reallocate while the concurrent marker would read it. Hold objects from
-// unmanaged memory with gc_root<T> (a registered, named root), or use the
-// managed containers gc_array<T> / gc_vector<T> (the tracer refuses
-// std::vector members at compile time: tricolor/tracer.hpp).
+// Why std::vector<gc_ptr<T>> does not compile: the vector's buffer lives in
+// unmanaged memory (operator new), which the collector does not scan, and
+// which its owner may reallocate while the concurrent marker would read it.
+// std::allocator of gc_ptr elements is refused at the end of this file; hold
+// objects from unmanaged memory with tricolor::root_allocator, gc_root<T> (a
+// registered, named root), or the managed containers gc_array<T> /
+// gc_vector<T> (the tracer refuses std containers at compile time:
+// tricolor/tracer.hpp).
 #pragma once
 
 #include "tricolor/internal/language_version.hpp"
@@ -28,6 +30,10 @@
 #include <concepts>
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
 
 #include "tricolor/internal/write_barrier.hpp"
 
@@ -131,4 +137,76 @@ struct std::hash<tricolor::gc_ptr<T>> {
   std::size_t operator()(const tricolor::gc_ptr<T>& p) const noexcept {
     return std::hash<T*>{}(p.get());
   }
+};
+
+// std containers of gc_ptr with the default allocator do not compile. Their
+// memory comes from operator new, which the collector does not scan, so the
+// gc_ptrs in a std::vector, std::deque, std::list, std::map, ... would not
+// keep their objects alive: a silent use-after-free. Containers allocate
+// through std::allocator<value_type>, so this specialization, chosen for
+// every element type that is or pairs a gc_ptr (a map's
+// std::pair<const K, V>), stops the program at the declaration and names the
+// fix. (Making it a working root allocator instead is not possible from
+// outside the library: libstdc++ destroys a std::allocator's elements
+// without calling it, and root memory needs to see those destructions while
+// the collector marks; see tricolor/root_allocator.hpp.)
+namespace tricolor::detail {
+// The element types refused: a gc_ptr, a pair or std::optional holding one
+// (a map's value), and a one-parameter template over those (the node of a std::list, std::set
+// or std::map, a std::optional) or a hash table's node (libstdc++'s
+// _Hash_node<V, bool>). One level only: a gc_root<gc_array<gc_ptr<T>>> holds
+// a handle, not a gc_ptr.
+template <class T>
+inline constexpr bool is_gc_ptr_value = false;
+template <class T>
+inline constexpr bool is_gc_ptr_value<const T> = is_gc_ptr_value<T>;
+template <class T>
+inline constexpr bool is_gc_ptr_value<gc_ptr<T>> = true;
+template <class A, class B>
+inline constexpr bool is_gc_ptr_value<std::pair<A, B>> = is_gc_ptr_value<A> || is_gc_ptr_value<B>;
+template <class T>
+inline constexpr bool is_gc_ptr_value<std::optional<T>> = is_gc_ptr_value<T>;
+
+template <class T>
+inline constexpr bool holds_gc_ptr_directly = is_gc_ptr_value<T>;
+template <class T>
+inline constexpr bool holds_gc_ptr_directly<gc_ptr<T>> = true;
+template <template <class> class Node, class V>
+inline constexpr bool holds_gc_ptr_directly<Node<V>> = is_gc_ptr_value<V>;
+template <template <class, bool> class Node, class V, bool B>
+inline constexpr bool holds_gc_ptr_directly<Node<V, B>> = is_gc_ptr_value<V>;
+template <class T>
+inline constexpr bool refuse_std_allocator = false;
+}  // namespace tricolor::detail
+
+template <class T>
+  requires tricolor::detail::holds_gc_ptr_directly<T>
+class std::allocator<T> {
+  // In the constructors, not the class: overload resolution instantiates
+  // the class while a container with root_allocator asks whether its
+  // allocator converts to std::allocator (it does not).
+#define TRICOLOR_REFUSE_STD_ALLOCATOR                                                          \
+  static_assert(tricolor::detail::refuse_std_allocator<T>,                                     \
+                "a std container's memory is not scanned by the collector: the gc_ptrs in it " \
+                "would not keep their objects alive. Give the container "                      \
+                "tricolor::root_allocator (#include <tricolor/root_allocator.hpp>): "          \
+                "std::vector<gc_ptr<T>, tricolor::root_allocator<gc_ptr<T>>>, for a map "      \
+                "tricolor::root_allocator<std::pair<const K, V>>; or use "                     \
+                "tricolor::gc_vector<T> or a tricolor::gc_root<T> per element")
+
+ public:
+  using value_type = T;
+  using size_type = std::size_t;
+  using difference_type = std::ptrdiff_t;
+  using propagate_on_container_move_assignment = std::true_type;
+  allocator() noexcept { TRICOLOR_REFUSE_STD_ALLOCATOR; }
+  allocator(const allocator&) noexcept { TRICOLOR_REFUSE_STD_ALLOCATOR; }
+  template <class U>
+  allocator(const allocator<U>&) noexcept {
+    TRICOLOR_REFUSE_STD_ALLOCATOR;
+  }
+  T* allocate(std::size_t) { TRICOLOR_REFUSE_STD_ALLOCATOR; return nullptr; }
+  void deallocate(T*, std::size_t) noexcept { TRICOLOR_REFUSE_STD_ALLOCATOR; }
+  friend bool operator==(const allocator&, const allocator&) noexcept { return true; }
+#undef TRICOLOR_REFUSE_STD_ALLOCATOR
 };

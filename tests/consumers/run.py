@@ -8,7 +8,8 @@ runs it (README, "Use it in your project"):
                 were installed as headers
     pkg_config  a meson project: dependency('tricolor') found by pkg-config
                 in that prefix
-    g++_pkg_config  g++ $(pkg-config --cflags --libs tricolor)
+    gxx_pkg_config  g++ -Wall -Wextra -Werror $(pkg-config --cflags --libs tricolor)
+    clang_pkg_config  the same with clang++ (the headers are not GCC-only)
     cmake       a CMake project: find_package(tricolor) + tricolor::tricolor
     subproject  a meson project with this tree in subprojects/tricolor:
                 dependency('tricolor', fallback : ['tricolor', 'tricolor_dep'])
@@ -99,7 +100,16 @@ def main():
     def gxx_pkg_config():
         flags = run(["pkg-config", "--cflags", "--libs", "tricolor"], env=installed_env).split()
         binary = os.path.join(work, "app-gxx")
-        run(["g++", "-std=c++20", "-O2", "-I", os.path.join(here, "include"),
+        run(["g++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror",
+             "-I", os.path.join(here, "include"),
+             os.path.join(here, "app.cc"), "-o", binary] + flags, env=installed_env)
+        check_app(binary, env=installed_env)
+
+    def clang_pkg_config():
+        flags = run(["pkg-config", "--cflags", "--libs", "tricolor"], env=installed_env).split()
+        binary = os.path.join(work, "app-clang")
+        run(["clang++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror",
+             "-I", os.path.join(here, "include"),
              os.path.join(here, "app.cc"), "-o", binary] + flags, env=installed_env)
         check_app(binary, env=installed_env)
 
@@ -122,6 +132,7 @@ def main():
     if results[-1]:
         step("pkg_config", pkg_config)
         step("gxx_pkg_config", gxx_pkg_config)
+        step("clang_pkg_config", clang_pkg_config)
         step("cmake", cmake)
     step("subproject", subproject)
     return 0 if all(results) else 1

@@ -62,7 +62,11 @@ struct handle_cache {
 // (seen in the stress test's threads: UBSan reports "member access within
 // null pointer of type 'struct handle_cache'" while fs_base and the access
 // itself are fine). UBSan is off in the functions that touch it.
+#if defined(__clang__)
+#define TRICOLOR_TLS_CACHE_ACCESS
+#else
 #define TRICOLOR_TLS_CACHE_ACCESS __attribute__((no_sanitize_undefined))
+#endif
 
 // Slow paths (roots/handles.cc).
 [[gnu::noinline]] handle_node* acquire_handle_slow();

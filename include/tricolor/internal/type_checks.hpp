@@ -141,15 +141,15 @@ inline constexpr bool holds_gc_ptr = holds_gc_ptr_f<T>();
 template <class U>
 struct refuses_gc_ptr_holders : std::bool_constant<holds_gc_ptr<U>> {};
 template <class U>
-struct refuses_std_containers_of_gc_ptrs {
-  static consteval bool get() {
-    if constexpr (std::ranges::range<const U> && std_allocated<U>)
-      return holds_gc_ptr<std::ranges::range_value_t<const U>>;
-    else
-      return false;
-  }
-  static constexpr bool value = get();
-};
+consteval bool is_std_container_of_gc_ptrs() {
+  if constexpr (std::ranges::range<const U> && std_allocated<U>)
+    return holds_gc_ptr<std::ranges::range_value_t<const U>>;
+  else
+    return false;
+}
+template <class U>
+struct refuses_std_containers_of_gc_ptrs
+    : std::bool_constant<is_std_container_of_gc_ptrs<U>()> {};
 
 // Converts to any type that Refused<U>::value does not refuse.
 template <template <class> class Refused>
