@@ -44,12 +44,15 @@
 #include "gc/config.hpp"
 #include "gc/test_hooks.hpp"
 #include "tricolor/tricolor.hpp"
+#include "tests/held_cycle.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
 
 namespace hooks = tricolor::gc::test_hooks;
 using hooks::cycle_point;
+using tricolor_test::held_cycle;
+using tricolor_test::wait_for_cycles;
 using tricolor::gc_array;
 using tricolor::gc_ptr;
 using tricolor::gc_root;
@@ -139,77 +142,7 @@ template <class T>
   tricolor_test::churn(count / 2);
 }
 
-// Waits, as a thread that never delays a pause, until `target` cycles have
-// completed (swept).
-// (The safepoint poll is redundant with the blocking_scope: it keeps this
-// helper from depending on blocking_scope, which BlockedThreadDuringCycles
-// tests.)
-void wait_for_cycles(std::uint64_t target) {
-  for (;;) {
-    if (tricolor::read_stats().num_gc >= target) return;
-    tricolor::safepoint();
-    tricolor::blocking_scope blocking;
-    std::this_thread::sleep_for(100us);
-  }
-}
-
-// A concurrent cycle held at `point` from construction until release() or
-// finish(). The destructor releases the collector and waits for the cycle to
-// end, so a failed assertion never leaves the collector held (and the
-// process hung) or a cycle running into the next test.
-class held_cycle {
- public:
-  [[gnu::noinline]] explicit held_cycle(cycle_point point) {
-    // The stack below this frame is about to be scanned as part of the root
-    // snapshot (the frames of wait_until_held): no stale address of the
-    // objects under test may be found there.
-    tricolor_test::clobber_stack();
-    tricolor_test::zero_below_stack_pointer();
-    target_ = tricolor::read_stats().num_gc + 1;
-    hooks::hold_collector_at(point);
-    hooks::start_cycle_async();
-    hooks::wait_until_held();
-  }
-  held_cycle(const held_cycle&) = delete;
-  held_cycle& operator=(const held_cycle&) = delete;
-  ~held_cycle() { finish(); }
-
-  // Lets the collector go on.
-  void release() {
-    if (released_) return;
-    released_ = true;
-    hooks::release_collector();
-  }
-  // Lets it go on and waits until the held cycle has completed.
-  void finish() {
-    release();
-    wait_for_cycles(target_);
-  }
-
- private:
-  std::uint64_t target_ = 0;
-  bool released_ = false;
-};
-
-// Pacing off: the only cycles are the tests' own, so "the held cycle" is the
-// one that completes next and no cycle is in progress when a test starts.
-class Interleaving : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (tricolor::gc::environment_config().gcstoptheworld)
-      GTEST_SKIP() << "gcstoptheworld=1: no concurrent cycle to hold";
-    previous_percent_ = tricolor::set_gc_percent(-1);
-    set_up_ = true;
-    tricolor::collect();
-  }
-  void TearDown() override {
-    if (set_up_) tricolor::set_gc_percent(previous_percent_);
-  }
-
- private:
-  int previous_percent_ = 100;
-  bool set_up_ = false;
-};
+using Interleaving = tricolor_test::held_cycle_test;
 
 // ---------------------------------------------------------------------------
 // 1. The classic lost object: load X from a field the marker has not

@@ -26,6 +26,7 @@
 #include "gc/test_hooks.hpp"
 #include "tricolor/tricolor.hpp"
 #include "roots/root_ranges.hpp"
+#include "tests/held_cycle.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -37,6 +38,7 @@ using tricolor_test::alive;
 using tricolor_test::churn;
 using tricolor_test::collect_clean;
 using tricolor_test::counted;
+using tricolor_test::held_cycle;
 namespace hooks = tricolor::gc::test_hooks;
 
 template <class T>
@@ -150,52 +152,7 @@ TEST(RootAllocator, DestroyedElementsDoNotRetain) {
 // (the marker has read no root_allocator block yet), the containers move
 // their only references around, then marking goes on.
 
-void wait_for_cycles(std::uint64_t target) {
-  while (tricolor::read_stats().num_gc < target) {
-    tricolor::blocking_scope blocking;
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
-  }
-}
-
-class held_cycle {
- public:
-  [[gnu::noinline]] held_cycle() {
-    tricolor_test::clobber_stack();
-    tricolor_test::zero_below_stack_pointer();
-    target_ = tricolor::read_stats().num_gc + 1;
-    hooks::hold_collector_at(hooks::cycle_point::marking_started);
-    hooks::start_cycle_async();
-    hooks::wait_until_held();
-  }
-  ~held_cycle() { finish(); }
-  void finish() {
-    if (!released_) hooks::release_collector();
-    released_ = true;
-    wait_for_cycles(target_);
-  }
-
- private:
-  std::uint64_t target_ = 0;
-  bool released_ = false;
-};
-
-class WhileMarking : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (tricolor::gc::environment_config().gcstoptheworld)
-      GTEST_SKIP() << "gcstoptheworld=1: no concurrent cycle to hold";
-    previous_ = tricolor::set_gc_percent(-1);
-    set_up_ = true;
-    tricolor::collect();
-  }
-  void TearDown() override {
-    if (set_up_) tricolor::set_gc_percent(previous_);
-  }
-
- private:
-  int previous_ = 100;
-  bool set_up_ = false;
-};
+using WhileMarking = tricolor_test::held_cycle_test;
 
 // The vector reallocates while the marker has not read its old buffer: the
 // elements move to a new buffer (registered during marking, so never

@@ -210,3 +210,6 @@ class std::allocator<T> {
   friend bool operator==(const allocator&, const allocator&) noexcept { return true; }
 #undef TRICOLOR_REFUSE_STD_ALLOCATOR
 };
+
+// std::optional<gc_ptr<T>> changes its value only through the barrier.
+#include "tricolor/optional_gc_ptr.hpp"

@@ -23,8 +23,10 @@
 //     std::deque, std::map, ...) of gc_ptrs: its owner may reallocate or free
 //     that buffer while the marker reads it. Use gc_vector<T> / gc_array<T>,
 //     whose buffers are managed objects;
-//   * std::optional, std::variant, std::any and unions: a gc_ptr in one ends
-//     its life (reset, emplace, reassignment) without the write barrier;
+//   * std::variant, std::any, unions, and std::optional of anything but a
+//     gc_ptr: a gc_ptr in one ends its life (reset, emplace, reassignment)
+//     without the write barrier. (std::optional<gc_ptr<T>> has a trace() of
+//     its own and changes only through the barrier: optional_gc_ptr.hpp.)
 //   * a member whose trace() is not const, or inherited from a base class;
 //   * a struct holding a gc_ptr but without trace();
 //   * a raw pointer, and anything else that holds no gc_ptr (std::string,

@@ -19,12 +19,14 @@
 //      see "Looking into an aggregate" below. A class with constructors or
 //      private fields cannot: the verifier reports those at run time
 //      (TRICOLOR_DEBUG=verify=1, gc/verifier.hpp).
-//   4. A std container of gc_ptrs (std::allocator) as a field of an
-//      aggregate managed type, traced or not: its elements live in malloc'd
-//      memory that the collector never scans, and the tracer refuses it.
-//   5. (tracer) std::optional / std::variant / std::any / a union: a gc_ptr
-//      inside one dies without the write barrier's deletion shade when it is
-//      reset or reassigned. Containers with their own buffer: refused when
+//   4. A std container of gc_ptrs as a field of an aggregate managed type,
+//      traced or not: its elements live in memory that the collector never
+//      scans, and the tracer refuses it. (With std::allocator such a
+//      container does not compile at all: the end of gc_ptr.hpp.)
+//   5. (tracer) std::variant / std::any / a union / std::optional of
+//      anything but a gc_ptr: a gc_ptr inside one dies without the write
+//      barrier's deletion shade when it is reset or reassigned
+//      (std::optional<gc_ptr<T>> is traceable: optional_gc_ptr.hpp). Containers with their own buffer: refused when
 //      their elements can hold a gc_ptr (use gc_vector / gc_array), "holds no
 //      gc_ptr" otherwise (std::string, std::vector<int>). Raw pointers.
 //
