@@ -7,8 +7,8 @@
 // runs several full cycles with the freed slots reused in between, and then
 // reads the objects' contents (id and checksum).
 //
-// Built with -DTRICOLOR_TEST_UNFIXED (and linked against a library without
-// roots/exception_roots.cc), it shows the behaviour before: the tests fail.
+// (Linked against a library without roots/exception_roots.cc, the tests
+// fail: the case of issue 10, point 5.)
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -20,9 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "tricolor/tricolor.hpp"
-#ifndef TRICOLOR_TEST_UNFIXED
 #include "roots/root_ranges.hpp"
-#endif
 #include "tests/test_support.hpp"
 
 namespace {
@@ -194,7 +192,6 @@ TEST(Exceptions, ThrowingWhileTheCollectorRuns) {
   EXPECT_EQ(corrupted.load(), 0) << "objects held by exceptions were freed";
 }
 
-#ifndef TRICOLOR_TEST_UNFIXED
 // Every exception is unregistered when the runtime frees it, including the
 // C++ library's own (std::vector::at) and those held by exception_ptr.
 TEST(Exceptions, UnregisteredWhenFreed) {
@@ -238,6 +235,5 @@ TEST(Exceptions, ObjectsAreFreedAfterTheException) {
   collect_clean();
   EXPECT_FALSE(alive(weak)) << "a freed exception object still retains its gc_ptrs";
 }
-#endif
 
 }  // namespace
