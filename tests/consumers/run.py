@@ -97,21 +97,16 @@ def main():
         run(["ninja", "-C", "build"], cwd=project, env=installed_env)
         check_app(os.path.join(project, "build", "app"), env=installed_env)
 
-    def gxx_pkg_config():
-        flags = run(["pkg-config", "--cflags", "--libs", "tricolor"], env=installed_env).split()
-        binary = os.path.join(work, "app-gxx")
-        run(["g++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror",
-             "-I", os.path.join(here, "include"),
-             os.path.join(here, "app.cc"), "-o", binary] + flags, env=installed_env)
-        check_app(binary, env=installed_env)
-
-    def clang_pkg_config():
-        flags = run(["pkg-config", "--cflags", "--libs", "tricolor"], env=installed_env).split()
-        binary = os.path.join(work, "app-clang")
-        run(["clang++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror",
-             "-I", os.path.join(here, "include"),
-             os.path.join(here, "app.cc"), "-o", binary] + flags, env=installed_env)
-        check_app(binary, env=installed_env)
+    def compiler_pkg_config(compiler):
+        """COMPILER app.cc $(pkg-config --cflags --libs tricolor), warnings as errors."""
+        def build_and_run():
+            flags = run(["pkg-config", "--cflags", "--libs", "tricolor"], env=installed_env).split()
+            binary = os.path.join(work, "app-" + compiler)
+            run([compiler, "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror",
+                 "-I", os.path.join(here, "include"),
+                 os.path.join(here, "app.cc"), "-o", binary] + flags, env=installed_env)
+            check_app(binary, env=installed_env)
+        return build_and_run
 
     def cmake():
         project = scratch(work, "cmake")
@@ -131,8 +126,8 @@ def main():
     step("install", install)
     if results[-1]:
         step("pkg_config", pkg_config)
-        step("gxx_pkg_config", gxx_pkg_config)
-        step("clang_pkg_config", clang_pkg_config)
+        step("gxx_pkg_config", compiler_pkg_config("g++"))
+        step("clang_pkg_config", compiler_pkg_config("clang++"))
         step("cmake", cmake)
     step("subproject", subproject)
     return 0 if all(results) else 1
