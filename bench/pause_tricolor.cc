@@ -6,6 +6,7 @@
 //     pause_tricolor [--live MIB] [--seconds S] [--threads N] [--poll-ms MS]
 //                    [--rate MIB_PER_S] [--seed N] [--warmup-cycles N]
 //                    [--warmup-max S] [--json] [--no-verify]
+//                    [--list-pauses-over US]
 //     TRICOLOR_DEBUG=gcstoptheworld=1 pause_tricolor --live 1024   (reference)
 //
 // The workload (bench/go/pause.go runs the same one on Go):
@@ -59,6 +60,10 @@
 //      time-to-safepoint max / p99 / median (microseconds), peak RSS
 //      (VmHWM, the whole run), mutator throughput (objects allocated per
 //      second and nominal MiB/s during the measurement).
+//      With --list-pauses-over US, every pause of at least US microseconds
+//      is listed on stderr too, with the CLOCK_MONOTONIC time it started, so
+//      that a `perf sched record -k CLOCK_MONOTONIC` of the run shows what
+//      else held the CPUs during it (bench/run_pause_interference.py).
 //   5. Verify (unless --no-verify): every mutator walks its share of the
 //      slots and checks the shape and payload of every object; a broken
 //      structure (an object freed while reachable, then reused) is reported
@@ -77,6 +82,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -248,6 +254,7 @@ struct options {
   double seconds = 10;
   unsigned threads = 4;
   unsigned poll_ms = 5;
+  double list_pauses_over_us = 0;  // 0: no list
   double rate_mib = 0;  // total nominal MiB/s; 0: no cap
   unsigned warmup_cycles = 1;
   double warmup_max = 60;  // seconds
@@ -578,6 +585,7 @@ class pause_collector {
     for (std::uint64_t i = first; i < s.num_pauses; ++i) {
       pause_ns_.push_back(s.pauses[i % ring].pause_ns);
       ttsp_ns_.push_back(s.pauses[i % ring].time_to_safepoint_ns);
+      end_unix_ns_.push_back(s.pauses[i % ring].end_unix_ns);
     }
     seen_pauses_ = s.num_pauses;
     first = s.num_gc > seen_cycles_ + ring ? s.num_gc - ring : seen_cycles_;
@@ -603,10 +611,32 @@ class pause_collector {
   }
   std::uint64_t unseen() const { return per_pause() ? unseen_pauses_ : unseen_cycles_; }
 
+  // Lists the pauses of at least `threshold_ns` on stderr: start on
+  // CLOCK_MONOTONIC (from the end's CLOCK_REALTIME, shifted by the clocks'
+  // present offset: exact unless the wall clock was stepped meanwhile),
+  // length and time to safepoint.
+  void list_long_pauses(std::uint64_t threshold_ns) const {
+    timespec real{}, mono{};
+    clock_gettime(CLOCK_REALTIME, &real);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    auto ns = [](const timespec& t) {
+      return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+    };
+    std::int64_t real_minus_mono = ns(real) - ns(mono);
+    for (std::size_t i = 0; i < pause_ns_.size(); ++i) {
+      if (pause_ns_[i] < threshold_ns) continue;
+      std::int64_t start =
+          static_cast<std::int64_t>(end_unix_ns_[i] - pause_ns_[i]) - real_minus_mono;
+      std::fprintf(stderr, "long pause: start_monotonic_ns=%" PRId64 " pause_us=%.1f ttsp_us=%.1f\n",
+                   start, static_cast<double>(pause_ns_[i]) / 1e3,
+                   static_cast<double>(ttsp_ns_[i]) / 1e3);
+    }
+  }
+
  private:
   std::uint64_t seen_pauses_ = 0, seen_cycles_ = 0, first_cycle_ = 0;
   std::uint64_t unseen_pauses_ = 0, unseen_cycles_ = 0;
-  std::vector<std::uint64_t> pause_ns_, ttsp_ns_, cycle_pause_ns_;
+  std::vector<std::uint64_t> pause_ns_, ttsp_ns_, end_unix_ns_, cycle_pause_ns_;
 };
 
 using bench::fmt_us;
@@ -643,6 +673,7 @@ bool stop_the_world_mode() {
                "usage: %s [--live MIB] [--seconds S] [--threads N] [--poll-ms MS]\n"
                "          [--rate MIB_PER_S] [--seed N] [--warmup-cycles N]\n"
                "          [--warmup-max S] [--json] [--no-verify]\n"
+               "          [--list-pauses-over US]\n"
                "       %s LIVE_MIB [SECONDS]\n",
                argv0, argv0);
   std::exit(2);
@@ -669,6 +700,7 @@ options parse(int argc, char** argv) {
     else if (a == "--warmup-cycles") o.warmup_cycles = static_cast<unsigned>(value());
     else if (a == "--warmup-max") o.warmup_max = value();
     else if (a == "--json") o.json = true;
+    else if (a == "--list-pauses-over") o.list_pauses_over_us = value();
     else if (a == "--no-verify") o.verify = false;
     else if (!a.empty() && a[0] != '-' && positional < 2) {
       char* end = nullptr;
@@ -787,5 +819,7 @@ int main(int argc, char** argv) {
         warmup_s, last.gc_cpu_fraction, verified);
   }
   std::fflush(stdout);
+  if (opts.list_pauses_over_us > 0)
+    pauses.list_long_pauses(static_cast<std::uint64_t>(opts.list_pauses_over_us * 1e3));
   return broken == 0 ? 0 : 1;
 }
