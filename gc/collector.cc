@@ -98,6 +98,7 @@
 #include "gc/mark_workers.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
+#include "gc/leak_tracker.hpp"
 #include "gc/root_snapshot.hpp"
 #include "gc/stats.hpp"
 #include "gc/test_hooks.hpp"
@@ -367,8 +368,23 @@ void run_stop_the_world_cycle(cycle_record& r) {
   phase_clock mark_start;
   phase.store(gc_phase::mark, std::memory_order_relaxed);
   marker m(/*exclusive=*/true);
-  fill_from_roots(r, roots::enumerate_roots(nullptr, m));
+  leaks::begin_cycle();
+  if (leaks::tracking()) {
+    // Through the snapshot, as the concurrent cycle does, so that a leak
+    // report's path search finds the root words (gc/root_snapshot.hpp).
+    root_snapshot& snapshot = the_root_snapshot();
+    snapshot.clear();
+    fill_from_roots(r, roots::enumerate_roots(nullptr, snapshot, /*handles=*/false));
+    snapshot.scan(m);
+    r.handle_roots = roots::visit_handles(m);
+    roots::visit_root_ranges(m);
+  } else {
+    fill_from_roots(r, roots::enumerate_roots(nullptr, m));
+  }
+  leaks::roots_visited();
   m.drain();
+  m.flush_tallies();
+  leaks::after_mark();
 
   phase_clock mark_end;
   phase.store(gc_phase::mark_termination, std::memory_order_relaxed);
@@ -426,11 +442,13 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
                          std::memory_order_relaxed);
   }
   reset_mark_counters();
+  leaks::begin_cycle();
   begin_mark_phase();
   heap::the_heap.set_allocate_black(true);
   barriers::marking.store(true, std::memory_order_relaxed);
   phase.store(gc_phase::mark, std::memory_order_relaxed);
-  static root_snapshot snapshot;  // only the collector thread uses it
+  root_snapshot& snapshot = the_root_snapshot();
+  snapshot.clear();
   fill_from_roots(r, roots::enumerate_roots(nullptr, snapshot, /*handles=*/false,
                                             /*defer_blocked=*/true));
   if (verify) verifier::record_snapshot();
@@ -443,12 +461,21 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   snapshot.scan(m);
   // The stacks of the threads that were blocked when the pause began, which
   // have not moved since and stay SAFE until scanned (thread_registry.hpp).
-  r.stacks_bytes += roots::scan_deferred_stacks(m);
+  // With leak tracking, through the snapshot, which keeps them for the
+  // reports' path search.
+  if (leaks::tracking()) {
+    r.stacks_bytes += roots::scan_deferred_stacks(snapshot);
+    snapshot.scan(m);
+  } else {
+    r.stacks_bytes += roots::scan_deferred_stacks(m);
+  }
   reach_point(test_hooks::cycle_point::marking_started);
   // gc_root handles, with the world running (roots/handles.cc says why that
   // is sound).
   r.handle_roots = roots::visit_handles(m);
   roots::visit_root_ranges(m);  // root_allocator blocks: roots/root_ranges.hpp
+  leaks::roots_visited();
+  m.flush_tallies();
 
   m.give_all_to_pool();
   release_mark_workers();
@@ -496,6 +523,7 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   if (verify) r.objects_verified = verifier::check_mark();
   r.heap_end = heap_alloc_now();
   r.weak_cleared = clear_dead_weak_refs().cleared;
+  leaks::after_mark();
   heap::begin_sweep();
   phase.store(gc_phase::sweep, std::memory_order_relaxed);
   phase_clock termination_end;
@@ -548,6 +576,9 @@ void run_cycle(std::uint64_t number, cycle_trigger trigger) {
   heap::finish_sweep();  // 0. (already finished by the previous cycle)
   if (settings.gcstoptheworld) run_stop_the_world_cycle(record);
   else run_concurrent_cycle(record, settings.verify);
+  // Swept, and nothing is freed before the next cycle: leak reports may
+  // walk the heap (gc/leak_tracker.hpp).
+  leaks::end_cycle(record);
   phase.store(gc_phase::off, std::memory_order_relaxed);
   goal_cycle_requested.store(false, std::memory_order_relaxed);
   signal_progress();

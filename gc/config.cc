@@ -145,9 +145,19 @@ void parse_debug(std::string_view value, config& out, std::string* diagnostics) 
       if (parse_non_negative_int(number, level) && level >= 1) out.safepoint_warn_ms = level;
       else complain(item, "needs safepointwarn=MS, a whole number of milliseconds >= 1; keeping " +
                               std::to_string(out.safepoint_warn_ms));
+    } else if (key == "leakreport") {
+      if (parse_non_negative_int(number, level) && level <= 1) out.leakreport = level == 1;
+      else complain(item, std::string("needs leakreport=0 or 1; keeping leakreport=") +
+                              (out.leakreport ? "1" : "0"));
+    } else if (key == "leakcycles") {
+      if (parse_non_negative_int(number, level) && level >= 2 && level <= max_leak_cycles)
+        out.leak_cycles = level;
+      else complain(item, "needs leakcycles=N, a whole number of cycles from 2 to " +
+                              std::to_string(max_leak_cycles) + "; keeping " +
+                              std::to_string(out.leak_cycles));
     } else {
       complain(item, "names an unknown key (known: gctrace, gcpacertrace, "
-                     "gcstoptheworld, verify, safepointwarn); ignored");
+                     "gcstoptheworld, verify, safepointwarn, leakreport, leakcycles); ignored");
     }
   }
 }

@@ -15,7 +15,11 @@
 //                           on any reachable object left white, and report
 //                           pointers to managed objects that trace() does
 //                           not visit; new objects' slots are cleared;
-//                           gc/verifier.hpp)
+//                           gc/verifier.hpp), leakreport=N (1: attribute
+//                           marked memory to roots and report leak suspects
+//                           on stderr; gc/leak_tracker.hpp), leakcycles=N
+//                           (cycles of growth that make a suspect, 2 to 64;
+//                           default 8)
 //     TRICOLOR_MARK_WORKERS upper bound on background marking threads: a
 //                           whole number from 1 to 1024; default (unset) one
 //                           per CPU (gc/mark_workers.hpp: how many mark, and
@@ -50,7 +54,13 @@ struct config {
   // How long a pause waits for a thread before naming it on stderr (and
   // again each such interval): TRICOLOR_DEBUG=safepointwarn=MS.
   int safepoint_warn_ms = 1000;
+  // Leak tracking (gc/leak_tracker.hpp): TRICOLOR_DEBUG=leakreport=1 and
+  // leakcycles=N.
+  bool leakreport = false;
+  int leak_cycles = 8;
 };
+
+inline constexpr int max_leak_cycles = 64;
 
 // Parses a TRICOLOR_GC_PERCENT value: a decimal integer >= 0, or "off"
 // (any case), which yields -1. On a malformed value returns the default and

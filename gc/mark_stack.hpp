@@ -10,7 +10,7 @@
 //     [ items 0..count )  -> [ full ] -> [ full ] -> nullptr
 //
 // An item is a payload address plus, for an array being scanned in chunks,
-// the index of the next element to scan.
+// the index of the next element to scan, and the root it was reached from.
 #pragma once
 
 #include <cstddef>
@@ -20,8 +20,14 @@ namespace tricolor::gc {
 
 struct mark_item {
   const void* payload;
-  std::size_t next_element;  // arrays: resume index; other objects: 0
+  // Arrays: the index to resume at; other objects: 0. 44 bits: 16 Ti
+  // elements, more than an address space of 8-byte pointers holds.
+  std::uint64_t next_element : 44;
+  // Leak tracking: the id of the root this object was first reached from
+  // (gc/leak_tracker.hpp); 0 without tracking.
+  std::uint64_t root : 20;
 };
+static_assert(sizeof(mark_item) == 16);
 
 class mark_stack {
  public:

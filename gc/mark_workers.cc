@@ -175,6 +175,7 @@ session_end mark_session(workers& w, unsigned k, marker& m, std::uint64_t* sleep
     }
   }
   m.give_all_to_pool();
+  m.flush_tallies();
   uncount(w);
   return end;
 }

@@ -59,7 +59,14 @@ void marker::shade(span* s, std::uint32_t index) {
   // The object's header is not read here: that load would miss the cache
   // for nearly every object. drain() prefetches it instead and scan() reads
   // it (a noscan object then turns black without being scanned).
-  stack_.push({heap::payload_of(slot), 0});
+  const void* payload = heap::payload_of(slot);
+  stack_.push({payload, 0, current_root_});
+  if (tracking_) [[unlikely]] {
+    std::size_t bytes = s->state.load(std::memory_order_relaxed) == heap::span_state::large
+                            ? s->bytes()
+                            : s->slot_size;
+    tally_.credit(current_root_, bytes, payload);
+  }
 }
 
 void marker::visit(const void* target) {
@@ -84,7 +91,8 @@ void marker::visit(const void* target) {
   shade(s, s->slot_index(target));
 }
 
-void marker::precise(const roots::root_identity&, const void* target) {
+void marker::precise(const roots::root_identity& root, const void* target) {
+  current_root_ = tracking_ ? leaks::root_id(root) : leaks::unattributed;
   visit(target);
 }
 
@@ -101,12 +109,42 @@ void marker::scan_conservatively(const void* begin, const void* end) {
   }
 }
 
-void marker::conservative_range(const roots::root_identity&, const void* begin,
+// Reads a data segment in place in the stop-the-world cycle: see
+// scan_conservatively.
+__attribute__((no_sanitize("address", "thread")))
+void marker::scan_words(const std::uintptr_t* words, std::size_t count, std::uintptr_t address,
+                        std::uint32_t root, bool global) {
+  current_root_ = root;
+  for (std::size_t i = 0; i < count; ++i) {
+    heap::object_ref ref;
+    if (!heap::find_object(reinterpret_cast<const void*>(words[i]), ref)) continue;
+    if (global && tracking_) current_root_ = leaks::variable_id(root, address + i * sizeof(void*));
+    shade(ref.owner, ref.index);
+  }
+}
+
+void marker::conservative_range(const roots::root_identity& root, const void* begin,
                                 const void* end) {
-  scan_conservatively(begin, end);
+  if (!tracking_) {
+    scan_conservatively(begin, end);
+    return;
+  }
+  current_root_ = leaks::root_id(root);
+  if (root.kind != roots::root_kind::global) {
+    scan_conservatively(begin, end);
+    return;
+  }
+  // A data segment (the stop-the-world cycle reads it in place): each word
+  // is credited to the variable that holds it.
+  auto first = reinterpret_cast<std::uintptr_t>(begin) & ~std::uintptr_t{7};
+  auto stop = reinterpret_cast<std::uintptr_t>(end);
+  if (first + sizeof(void*) <= stop)
+    scan_words(reinterpret_cast<const std::uintptr_t*>(first), (stop - first) / sizeof(void*),
+               first, current_root_, true);
 }
 
 void marker::scan(const mark_item& item) {
+  current_root_ = static_cast<std::uint32_t>(item.root);
   const type_descriptor* type =
       heap::header_of(item.payload)->type.load(std::memory_order_acquire);
   if (type == nullptr) {
@@ -129,7 +167,7 @@ void marker::scan(const mark_item& item) {
     case scan_kind::array: {
       std::size_t length = type->array_length(item.payload);
       std::size_t end = item.next_element + array_scan_chunk;
-      if (end < length) stack_.push({item.payload, end});
+      if (end < length) stack_.push({item.payload, end, item.root});
       else end = length;
       type->trace_elements(item.payload, *this, item.next_element, end);
       return;
@@ -233,6 +271,7 @@ std::size_t assist(std::size_t budget) {
   std::size_t scanned = helper.drain_some(budget);
   scanned_this_cycle.fetch_add(scanned, std::memory_order_relaxed);
   helper.give_all_to_pool();
+  helper.flush_tallies();
   running_assists.fetch_sub(1, std::memory_order_release);
   return scanned;
 }
@@ -259,7 +298,8 @@ void shade_recorded(barrier_buffer& buffer) {
     if (!heap::find_object(buffer.entries[i], ref) || !ref.owner->try_mark(ref.index))
       continue;
     if (batch == nullptr) batch = gc::the_work_pool.empty_batch();
-    batch->items[batch->count++] = {heap::payload_of(ref.owner->slot_address(ref.index)), 0};
+    batch->items[batch->count++] = {heap::payload_of(ref.owner->slot_address(ref.index)), 0,
+                                    gc::leaks::unattributed};
     if (batch->count == gc::work_batch::capacity) {
       gc::the_work_pool.put(batch);
       batch = nullptr;

@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "gc/leak_tracker.hpp"
 #include "gc/mark_stack.hpp"
 #include "gc/work_pool.hpp"
 #include "tricolor/tracer.hpp"
@@ -74,6 +75,19 @@ class marker final : public tracer, public roots::root_visitor {
 
   std::uint64_t objects_scanned() const { return scanned_; }
 
+  // Judges `count` words copied from `address` (a root snapshot's range,
+  // gc/root_snapshot.hpp) as a conservative root with leak-tracker id
+  // `root`; `global`: a data segment, whose words are credited to the
+  // variables that hold them.
+  void scan_words(const std::uintptr_t* words, std::size_t count, std::uintptr_t address,
+                  std::uint32_t root, bool global);
+
+  // Leak tracking: adds this marker's counts to the cycle's totals. Called
+  // at the end of each marking session, before the marker says it is idle.
+  void flush_tallies() {
+    if (tracking_) tally_.flush();
+  }
+
  private:
   void shade(heap::span* s, std::uint32_t index);
   void scan(const mark_item& item);
@@ -86,6 +100,11 @@ class marker final : public tracer, public roots::root_visitor {
   mark_stack stack_;
   bool exclusive_;
   std::uint64_t scanned_ = 0;
+  // Leak tracking: the root of the object being scanned (or the root being
+  // visited), passed on to every object shaded meanwhile.
+  const bool tracking_ = leaks::tracking();
+  std::uint32_t current_root_ = leaks::unattributed;
+  leaks::root_tally tally_;
 };
 
 // Help the concurrent mark: an allocating thread scans up to `budget`

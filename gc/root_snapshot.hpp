@@ -13,6 +13,13 @@
 // after the snapshot finds it black (allocated black, or reserved and
 // pre-marked); one that points to a free slot is rejected by its allocation
 // bit, as in any conservative scan.
+//
+// With leak tracking on (gc/leak_tracker.hpp) the copy remembers, for each
+// range, the root's id and the range's address, so that scanning credits
+// each word to its root (a data segment's word to the variable that holds
+// it), and it keeps the words until the next cycle's pause: the path search
+// of a leak report starts from them. Every object they point to was marked
+// by this cycle, so none is freed before the next cycle's sweep.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +29,12 @@
 
 namespace tricolor::gc {
 
+class marker;
+
 class root_snapshot final : public roots::root_visitor {
  public:
+  // In the pause, before the first range: empties the previous cycle's copy.
+  void clear();
   // In the pause: copies every conservative range handed to it.
   void conservative_range(const roots::root_identity& root, const void* begin,
                           const void* end) override;
@@ -31,14 +42,49 @@ class root_snapshot final : public roots::root_visitor {
   // the pause, under their own barrier); they are kept as words too.
   void precise(const roots::root_identity& root, const void* target) override;
 
-  // After the pause: hands the copied words to `visitor` as one range and
-  // empties the snapshot (its buffer is kept for the next cycle).
-  void scan(roots::root_visitor& visitor);
+  // After the pause: hands the words copied since the last scan to `m`.
+  // Without leak tracking they are dropped then (the buffer is kept for the
+  // next cycle). With it, the stacks of the threads that were blocked in
+  // the pause are copied here too after it (scan_deferred_stacks), and a
+  // second scan() takes them.
+  void scan(marker& m);
+
+  // One copied range, for the path search.
+  struct range {
+    std::uint32_t root;       // leak tracker id (0 without tracking)
+    bool global;              // a data segment: words belong to variables
+    std::uintptr_t address;   // where the first word was
+    const std::uintptr_t* words;
+    std::size_t count;
+  };
+  // Calls f(range) for every range copied by the last pause (leak tracking
+  // on; the collector thread, between that cycle's scan and the next pause).
+  template <class F>
+  void for_each_range(F&& f) const {
+    for (std::size_t i = 0; i < segments_.size(); ++i) {
+      std::size_t end = i + 1 < segments_.size() ? segments_[i + 1].first_word : words_.size();
+      f(range{segments_[i].root, segments_[i].global, segments_[i].address,
+              words_.data() + segments_[i].first_word, end - segments_[i].first_word});
+    }
+  }
 
   std::size_t words() const { return words_.size(); }
 
  private:
+  struct segment {
+    std::uint32_t root;
+    bool global;
+    std::uintptr_t address;
+    std::size_t first_word;
+  };
+  void start_segment(const roots::root_identity& root, std::uintptr_t address);
+
   std::vector<std::uintptr_t> words_;
+  std::vector<segment> segments_;  // leak tracking only
+  std::size_t scanned_segments_ = 0;
 };
+
+// The concurrent collector's snapshot (only the collector thread uses it).
+root_snapshot& the_root_snapshot();
 
 }  // namespace tricolor::gc

@@ -28,6 +28,7 @@ const char* kind_name(roots::root_kind kind) {
     case roots::root_kind::registers: return "registers";
     case roots::root_kind::tls: return "thread-local storage";
     case roots::root_kind::handle: return "gc_root";
+    case roots::root_kind::range: return "root range";
   }
   return "root";
 }

@@ -29,7 +29,7 @@ int visit_module(dl_phdr_info* info, std::size_t, void* data) {
   const char* module = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name
                                                              : "(executable)";
   if (std::strstr(module, "/libmimalloc.so") != nullptr) return 0;
-  root_identity identity{root_kind::global, module, "", 0, 0};
+  root_identity identity{root_kind::global, module, "", 0, 0, info->dlpi_addr};
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W) || ph.p_memsz == 0) continue;

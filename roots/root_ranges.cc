@@ -132,9 +132,9 @@ void unlink(stripe& s, range_header* h) {
 
 const root_identity& identity_of(range_kind kind) {
   static const root_identity identities[range_kinds] = {
-      {root_kind::handle, "root_allocator block", "", 0, 0},
-      {root_kind::handle, "coroutine frame", "", 0, 0},
-      {root_kind::handle, "exception object", "", 0, 0},
+      {root_kind::range, "root_allocator block", "", 0, 0},
+      {root_kind::range, "coroutine frame", "", 0, 0},
+      {root_kind::range, "exception object", "", 0, 0},
   };
   return identities[static_cast<int>(kind)];
 }

@@ -10,6 +10,8 @@
 //     registers   conservatively thread name and id (callee-saved registers)
 //     tls         conservatively thread name and id (static TLS blocks)
 //     handle      precisely      gc_root name and source location
+//     range       conservatively its kind (root_allocator block, coroutine
+//                                frame, exception object: root_ranges.hpp)
 //
 // Conservative ranges are scanned word by word: a word that points into an
 // allocated object (interior pointers included) keeps it alive.
@@ -23,7 +25,7 @@ namespace tricolor::roots {
 
 struct thread_state;
 
-enum class root_kind : std::uint8_t { global, stack, registers, tls, handle };
+enum class root_kind : std::uint8_t { global, stack, registers, tls, handle, range };
 
 struct root_identity {
   root_kind kind;
@@ -31,6 +33,7 @@ struct root_identity {
   const char* file;      // gc_root: where it was created; else ""
   unsigned line;
   pid_t thread;          // stack, registers, tls: the thread's id; else 0
+  std::uintptr_t load_bias = 0;  // global: the module's (dlpi_addr)
 };
 
 class root_visitor {

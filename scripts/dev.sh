@@ -74,17 +74,20 @@ case "${1:-}" in
     # of a run instead: TSAN_OPTIONS=halt_on_error=0 scripts/dev.sh test-tsan.
     # TRICOLOR_TORTURE_MIN_CYCLES is for torture_test, whose 200 cycles take
     # minutes under TSan (its big heap marks at about 0.5 cycles per second).
+    # TRICOLOR_LEAK_CONTROL_CYCLES: leak_report_test's quiet controls run 20
+    # cycles instead of 100 (a forced cycle takes about 0.5 s under TSan).
     install_missing
     configure build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread \
       -Db_lundef=false -Dbenchmarks=false
     tsan_tests=(concurrent_torture concurrent_torture_verify concurrent_torture_no_scopes
                 torture collector interleaving weak roots gc_root destructor gc_ptr array
                 mark_workers gctrace threads finalizer exceptions coroutine
-                root_allocator containers optional)
+                root_allocator containers optional leak_report
+                concurrent_torture_leakreport)
     tsan_targets=()
     for t in "${tsan_tests[@]}"; do
       case "$t" in
-        concurrent_torture_*) ;;  # variants of concurrent_torture_test
+        concurrent_torture_* | leak_report_*) ;;  # variants of another test's executable
         *) tsan_targets+=("tests/${t}_test") ;;
       esac
     done
@@ -93,6 +96,7 @@ case "${1:-}" in
     TRICOLOR_TORTURE_SECONDS=${TRICOLOR_TSAN_TORTURE_SECONDS:-20} \
     TRICOLOR_TORTURE_SCALE=${TRICOLOR_TSAN_TORTURE_SCALE:-0.2} \
     TRICOLOR_TORTURE_MIN_CYCLES=${TRICOLOR_TSAN_TORTURE_MIN_CYCLES:-10} \
+    TRICOLOR_LEAK_CONTROL_CYCLES=${TRICOLOR_TSAN_LEAK_CONTROL_CYCLES:-20} \
       meson test -C build-tsan --no-rebuild --print-errorlogs --num-processes 1 \
       --timeout-multiplier 3 ${TEST_ARGS:-} "${tsan_tests[@]}"
     ;;

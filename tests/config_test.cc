@@ -217,6 +217,25 @@ TEST(ParseDebug, Safepointwarn) {
   }
 }
 
+TEST(ParseDebug, LeakReportAndLeakCycles) {
+  config out;
+  EXPECT_FALSE(out.leakreport);
+  EXPECT_EQ(out.leak_cycles, 8) << "the default growth window";
+  std::string diagnostics;
+  parse_debug("leakreport=1,leakcycles=12", out, &diagnostics);
+  EXPECT_TRUE(out.leakreport);
+  EXPECT_EQ(out.leak_cycles, 12);
+  EXPECT_TRUE(diagnostics.empty()) << diagnostics;
+  for (const char* bad : {"leakcycles=1", "leakcycles=65", "leakcycles=x", "leakreport=2"}) {
+    diagnostics.clear();
+    parse_debug(bad, out, &diagnostics);
+    EXPECT_TRUE(out.leakreport) << bad;
+    EXPECT_EQ(out.leak_cycles, 12) << bad << ": a bad value must leave the setting";
+    EXPECT_THAT(diagnostics, HasSubstr(bad));
+    EXPECT_EQ(lines_of(diagnostics).size(), 1u) << diagnostics;
+  }
+}
+
 TEST(ParseMemoryLimit, ValidValues) {
   struct {
     const char* text;

@@ -11,11 +11,12 @@ TEST(MarkStack, PopsInReverseOrderAcrossSegments) {
   mark_stack stack;
   constexpr std::size_t count = 100'000;  // ~25 segments
   for (std::size_t i = 0; i < count; ++i)
-    stack.push({reinterpret_cast<const void*>(i * 8), i});
+    stack.push({reinterpret_cast<const void*>(i * 8), i, i % 1000});
   mark_item item;
   for (std::size_t i = count; i-- > 0;) {
     ASSERT_TRUE(stack.pop(item)) << "ran out at " << i;
     ASSERT_EQ(item.next_element, i);
+    ASSERT_EQ(item.root, i % 1000);  // the leak tracker's root id rides along
   }
   EXPECT_FALSE(stack.pop(item));
   EXPECT_TRUE(stack.empty());
@@ -23,10 +24,10 @@ TEST(MarkStack, PopsInReverseOrderAcrossSegments) {
 
 TEST(MarkStack, OscillatingAroundASegmentBoundaryKeepsItems) {
   mark_stack stack;
-  for (std::size_t i = 0; i < 4096; ++i) stack.push({nullptr, i});
+  for (std::size_t i = 0; i < 4096; ++i) stack.push({nullptr, i, 0});
   mark_item item;
   for (int round = 0; round < 1000; ++round) {
-    stack.push({nullptr, 99'999});
+    stack.push({nullptr, 99'999, 0});
     ASSERT_TRUE(stack.pop(item));
     ASSERT_EQ(item.next_element, 99'999u);
     ASSERT_TRUE(stack.pop(item));

@@ -34,7 +34,8 @@
 //
 // Every gc_ptr given to the tracer is one word; a tracer may ask to see the
 // address of each (field_hook_, set only by the verifier, gc/verifier.hpp, to
-// find the words of an object that its trace() does not visit). The marker
+// find the words of an object that its trace() does not visit, and by the
+// leak reports' path search, gc/leak_path.hpp, for field offsets). The marker
 // leaves it null: one predictable branch per gc_ptr.
 #pragma once
 
@@ -68,7 +69,8 @@ class tracer {
   ~tracer() = default;
 
   // Called, when set, with the address of every gc_ptr given to the tracer,
-  // null or not, before visit(). Only the verifier sets it.
+  // null or not, before visit(). Only the verifier and the leak reports'
+  // path search set it.
   void (*field_hook_)(tracer& self, const void* field) = nullptr;
 
  private:

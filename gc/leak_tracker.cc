@@ -1,0 +1,556 @@
+// Leak tracking; see leak_tracker.hpp for attribution, the growth rule and
+// the expectations' protocol, and leak_path.hpp for the path search.
+#include "gc/leak_tracker.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+#include <unistd.h>
+
+#include "gc/config.hpp"
+#include "gc/leak_path.hpp"
+#include "gc/leak_report_text.hpp"
+#include "gc/marker.hpp"
+#include "gc/pacer.hpp"
+#include "gc/stats.hpp"
+#include "roots/data_symbols.hpp"
+#include "roots/thread_registry.hpp"
+#include "tricolor/leak_report.hpp"
+
+namespace tricolor::gc::leaks {
+
+namespace {
+
+// What a root is, as reports name it.
+enum class root_class : std::uint8_t { none, gc_root, module, variable, stack, tls, range };
+
+// Cycles an expected object may survive before it is reported.
+constexpr std::uint64_t expected_death_cycles = 2;
+// An address as the tables keep it: never a pointer to the object.
+constexpr std::uintptr_t disguise = 0xa5a5'5a5a'a5a5'5a5aull;
+
+struct history_point {
+  std::uint64_t cycle;
+  std::uint64_t bytes;
+  std::uint64_t objects;
+  std::uint64_t time_ns;
+};
+
+struct root_record {
+  root_class cls = root_class::none;
+  leak_root identity;
+  // What the root was looked up by (pointers that stay valid while the root
+  // exists: gc_root names are literals or interned, files are literals).
+  const void* key_name = nullptr;
+  const void* key_file = nullptr;
+  // Globals: the module's load bias and symbols (a module root), or the
+  // variable's extent and module id (a variable root).
+  std::uintptr_t load_bias = 0;
+  std::unique_ptr<roots::module_symbols> symbols;
+  std::vector<std::uint32_t> variable_ids;  // per symbol; 0: none yet
+  std::uint32_t module = 0;
+  std::uintptr_t begin = 0, end = 0;
+  // History.
+  std::uint64_t first_cycle = 0;
+  std::uint64_t first_seen_ns = 0;
+  std::deque<history_point> history;  // consecutive cycles, newest last
+  // Growth suspect state.
+  bool suspect = false;
+  std::uint64_t quiet_cycles = 0;
+  const void* sample = nullptr;  // this cycle's (disguised)
+  std::vector<leak_path_hop> path;
+  std::vector<leak_type_share> top_types;
+};
+
+struct root_key {
+  root_class cls;
+  const void* a;
+  const void* b;
+  unsigned line;
+  pid_t thread;
+  bool operator==(const root_key&) const = default;
+};
+struct root_key_hash {
+  std::size_t operator()(const root_key& k) const noexcept {
+    std::size_t h = static_cast<std::size_t>(k.cls);
+    auto mix = [&](std::size_t v) { h = (h ^ v) * 0x9e3779b97f4a7c15ull; };
+    mix(reinterpret_cast<std::uintptr_t>(k.a));
+    mix(reinterpret_cast<std::uintptr_t>(k.b));
+    mix(k.line);
+    mix(static_cast<std::size_t>(k.thread));
+    return h ^ (h >> 29);
+  }
+};
+
+struct cycle_total {
+  std::atomic<std::uint64_t> objects{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<std::uintptr_t> sample{0};  // disguised
+};
+
+struct expectation {
+  std::uintptr_t object = 0;  // disguised
+  std::string why;
+  std::string file;
+  unsigned line = 0;
+  std::uint64_t marks_at_call = 0;
+  std::uint64_t cycles_alive = 0;
+  bool suspect = false;
+  bool searched = false;    // its path was looked for
+  std::uint32_t root = 0;   // where the path starts (0: none found)
+  std::vector<leak_path_hop> path;
+};
+
+struct tracker {
+  // The collector thread's (see leak_tracker.hpp); `lock` guards what the
+  // report reads: published, and the records' identities.
+  std::vector<root_record> records;
+  std::unordered_map<root_key, std::uint32_t, root_key_hash> ids;
+  std::atomic<cycle_total*> totals{nullptr};
+  std::size_t totals_size = 0;
+  // Mark phases begun: written in the mark-start pause, read by expect_dead
+  // in a runtime_section (which no pause overlaps).
+  std::atomic<std::uint64_t> marks_started{0};
+  // Expectations: mutators add (in a runtime_section), the collector checks.
+  std::mutex expectations_lock;
+  std::vector<expectation> expectations;
+  // The last cycle's suspects, for leak_report().
+  std::mutex published_lock;
+  std::vector<leak_suspect> published;
+  std::uint64_t published_cycle = 0;
+  // The (reason, file, line, root) of every expectation report printed.
+  std::set<std::tuple<std::string, std::string, unsigned, std::uint32_t>> expectation_groups_reported;
+};
+
+tracker& the_tracker() {
+  static auto* t = [] {
+    auto* made = new tracker();  // never destroyed: used until exit
+    made->records.resize(2);
+    made->records[0].identity = {"unattributed", "reached through the write barrier", "", 0, 0};
+    made->records[1].identity = {"other roots", "more roots than the table holds", "", 0, 0};
+    return made;
+  }();
+  return *t;
+}
+
+root_class class_of(const roots::root_identity& root) {
+  switch (root.kind) {
+    case roots::root_kind::global: return root_class::module;
+    case roots::root_kind::stack:
+    case roots::root_kind::registers: return root_class::stack;
+    case roots::root_kind::tls: return root_class::tls;
+    case roots::root_kind::handle: return root_class::gc_root;
+    case roots::root_kind::range: return root_class::range;
+  }
+  return root_class::none;
+}
+
+const char* kind_name(root_class c) {
+  switch (c) {
+    case root_class::gc_root: return "gc_root";
+    case root_class::module: return "module data";
+    case root_class::variable: return "global";
+    case root_class::stack: return "thread stack";
+    case root_class::tls: return "thread_local";
+    case root_class::range: return "root range";
+    case root_class::none: break;
+  }
+  return "unattributed";
+}
+
+std::uint32_t add_record(tracker& t, root_record record) {
+  if (t.records.size() > max_root_ids) return 1;
+  std::lock_guard guard(t.published_lock);
+  t.records.push_back(std::move(record));
+  return static_cast<std::uint32_t>(t.records.size() - 1);
+}
+
+std::uint64_t monotonic_now() { return monotonic_ns(); }
+
+std::string executable_path() {
+  char path[4096];
+  ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : "(executable)";
+}
+
+}  // namespace
+
+bool tracking() {
+  static const bool on = environment_config().leakreport;
+  return on;
+}
+
+std::uint32_t root_id(const roots::root_identity& root) {
+  tracker& t = the_tracker();
+  root_class cls = class_of(root);
+  root_key key{cls, nullptr, nullptr, 0, 0};
+  switch (cls) {
+    case root_class::stack:
+    case root_class::tls: key.thread = root.thread; break;
+    case root_class::module: key.a = root.name; break;
+    default: key = {cls, root.name, root.file, root.line, 0};
+  }
+  auto found = t.ids.find(key);
+  if (found != t.ids.end()) return found->second;
+  root_record r;
+  r.cls = cls;
+  r.key_name = root.name;
+  r.key_file = root.file;
+  r.load_bias = root.load_bias;
+  std::string name = root.name ? root.name : "";
+  if (cls == root_class::range) r.identity.kind = name;
+  else r.identity.kind = kind_name(cls);
+  r.identity.name = cls == root_class::range ? "" : name;
+  r.identity.file = root.file ? root.file : "";
+  r.identity.line = root.line;
+  r.identity.thread = root.thread;
+  if (cls == root_class::module) {
+    r.identity.file = name == "(executable)" ? executable_path() : name;
+    r.identity.name = "";
+  }
+  std::uint32_t id = add_record(t, std::move(r));
+  t.ids.emplace(key, id);
+  return id;
+}
+
+std::uint32_t variable_id(std::uint32_t module_root, std::uintptr_t address) {
+  tracker& t = the_tracker();
+  root_record& module = t.records[module_root];
+  if (module.cls != root_class::module) return module_root;
+  if (!module.symbols) {
+    module.symbols = std::make_unique<roots::module_symbols>(
+        static_cast<const char*>(module.key_name), module.load_bias);
+    module.variable_ids.assign(module.symbols->size(), 0);
+  }
+  const roots::data_symbol* symbol = module.symbols->find(address);
+  if (symbol == nullptr) return module_root;
+  std::uint32_t& id = module.variable_ids[module.symbols->index_of(symbol)];
+  if (id == 0) {
+    root_record r;
+    r.cls = root_class::variable;
+    r.identity = {"global", symbol->name, module.identity.file, 0, 0};
+    r.module = module_root;
+    r.begin = symbol->begin;
+    r.end = symbol->end;
+    id = add_record(t, std::move(r));
+  }
+  return id;
+}
+
+void root_tally::grow(std::uint32_t root) { counts_.resize(std::size_t{root} + 1); }
+
+void root_tally::flush() {
+  if (touched_.empty()) return;
+  tracker& t = the_tracker();
+  cycle_total* totals = t.totals.load(std::memory_order_acquire);
+  for (std::uint32_t root : touched_) {
+    entry& e = counts_[root];
+    if (totals != nullptr) {
+      totals[root].objects.fetch_add(e.objects, std::memory_order_relaxed);
+      totals[root].bytes.fetch_add(e.bytes, std::memory_order_relaxed);
+      totals[root].sample.store(reinterpret_cast<std::uintptr_t>(e.sample) ^ disguise,
+                                std::memory_order_relaxed);
+    }
+    e = entry{};
+  }
+  touched_.clear();
+}
+
+void begin_cycle() {
+  tracker& t = the_tracker();
+  t.marks_started.fetch_add(1, std::memory_order_relaxed);
+}
+
+void roots_visited() {
+  tracker& t = the_tracker();
+  if (!tracking()) return;
+  if (t.totals_size < t.records.size()) {
+    delete[] t.totals.load(std::memory_order_relaxed);
+    t.totals_size = t.records.size() + t.records.size() / 2 + 64;
+    t.totals.store(new cycle_total[t.totals_size], std::memory_order_release);
+    return;
+  }
+  cycle_total* totals = t.totals.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < t.totals_size; ++i) {
+    totals[i].objects.store(0, std::memory_order_relaxed);
+    totals[i].bytes.store(0, std::memory_order_relaxed);
+    totals[i].sample.store(0, std::memory_order_relaxed);
+  }
+}
+
+void after_mark() {
+  tracker& t = the_tracker();
+  // The world is stopped and no thread holding the lock can be (leak_tracker.hpp).
+  std::lock_guard guard(t.expectations_lock);
+  std::erase_if(t.expectations, [&](expectation& e) {
+    if (!is_marked(reinterpret_cast<const void*>(e.object ^ disguise))) return true;
+    if (t.marks_started.load(std::memory_order_relaxed) > e.marks_at_call &&
+        ++e.cycles_alive >= expected_death_cycles)
+      e.suspect = true;
+    return false;
+  });
+}
+
+namespace {
+
+// The growth rule of leak_tracker.hpp over the newest window + 1 points.
+bool grows(const root_record& r, std::size_t window) {
+  if (r.history.size() < window + 1) return false;
+  std::size_t first = r.history.size() - window - 1;
+  if (r.history.back().cycle - r.history[first].cycle != window) return false;
+  std::size_t increases = 0;
+  for (std::size_t i = first + 1; i < r.history.size(); ++i)
+    increases += r.history[i].bytes > r.history[i - 1].bytes;
+  std::uint64_t before = r.history[first].bytes, now = r.history.back().bytes;
+  return increases * 4 >= window * 3 && now >= before + growth_threshold_bytes &&
+         now >= before + before / 10;
+}
+
+leak_suspect describe(const root_record& r, std::size_t window) {
+  leak_suspect s;
+  s.why = leak_suspect::reason::growth;
+  s.root = r.identity;
+  const history_point& now = r.history.back();
+  s.first_seen_cycle = r.first_cycle;
+  s.age_cycles = now.cycle - r.first_cycle;
+  s.age_seconds = static_cast<double>(now.time_ns - r.first_seen_ns) / 1e9;
+  s.bytes = now.bytes;
+  s.objects = now.objects;
+  std::size_t span = std::min(window, r.history.size() - 1);
+  const history_point& then = r.history[r.history.size() - 1 - span];
+  s.window_cycles = span;
+  if (span > 0) {
+    double gained = static_cast<double>(now.bytes) - static_cast<double>(then.bytes);
+    s.growth_bytes_per_cycle = gained / static_cast<double>(span);
+    double seconds = static_cast<double>(now.time_ns - then.time_ns) / 1e9;
+    s.growth_bytes_per_second = seconds > 0 ? gained / seconds : 0;
+  }
+  s.top_types = r.top_types;
+  s.path = r.path;
+  return s;
+}
+
+// The sources of a path search from record `id`, or from every root when
+// id == 0 (records are made for roots not seen yet: this is the collector
+// thread, which owns the table).
+void add_sources(tracker& t, std::uint32_t id, path_search& search) {
+  const root_record* only = id == 0 ? nullptr : &t.records[id];
+  if (only == nullptr || only->cls == root_class::gc_root) {
+    search.add_handles([&](const roots::root_identity& h) -> std::uint32_t {
+      if (only == nullptr) return root_id(h);
+      return h.name == only->key_name && h.file == only->key_file && h.line == only->identity.line
+                 ? id
+                 : 0;
+    });
+  }
+  if (only == nullptr || only->cls == root_class::range) {
+    search.add_root_ranges([&](const roots::root_identity& range) -> std::uint32_t {
+      if (only == nullptr) return root_id(range);
+      return range.name == only->key_name ? id : 0;
+    });
+  }
+  if (!tracking()) {
+    // No snapshot was kept: the data segments as they are now (the stacks
+    // cannot be read while their threads run).
+    search.add_data_segments([&](const roots::root_identity& module, std::uintptr_t address) {
+      return variable_id(root_id(module), address);
+    });
+    return;
+  }
+  // Stacks, TLS and data segments: the words of this cycle's root snapshot.
+  search.add_snapshot([&](std::uint32_t segment_root, std::uintptr_t address) -> std::uint32_t {
+    std::uint32_t root = segment_root;
+    if (segment_root < t.records.size() && t.records[segment_root].cls == root_class::module)
+      root = variable_id(segment_root, address);
+    return id == 0 || root == id ? root : 0;
+  });
+}
+
+std::uint64_t offset_in_root(const tracker& t, std::uint32_t root, std::uintptr_t address,
+                             std::uintptr_t range_begin) {
+  const root_record& r = t.records[root];
+  if (r.cls == root_class::variable) return address - r.begin;
+  return address - range_begin;
+}
+
+void print_suspect(const leak_suspect& s) {
+  std::string text = format_suspect(s);
+  std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+void print_summary_at_exit() {
+  std::vector<leak_suspect> suspects = tricolor::leak_report();
+  std::string text = "tricolor: leak report at exit: " + std::to_string(suspects.size()) +
+                     (suspects.size() == 1 ? " suspect\n" : " suspects\n");
+  for (const leak_suspect& s : suspects) text += format_suspect(s);
+  std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+}  // namespace
+
+void end_cycle(const cycle_record& record) {
+  tracker& t = the_tracker();
+  const config& settings = environment_config();
+  const std::size_t window = static_cast<std::size_t>(settings.leak_cycles);
+  const std::uint64_t now_ns = monotonic_now();
+  std::vector<leak_suspect> suspects;
+  std::vector<leak_suspect> newly_found;
+
+  if (tracking()) {
+    static const bool summary_registered = [] { return std::atexit(print_summary_at_exit) == 0; }();
+    (void)summary_registered;
+    cycle_total* totals = t.totals.load(std::memory_order_relaxed);
+    for (std::size_t id = 2; id < t.records.size() && id < t.totals_size; ++id) {
+      std::uint64_t objects = totals[id].objects.load(std::memory_order_relaxed);
+      if (objects == 0) continue;
+      root_record& r = t.records[id];
+      if (r.history.empty()) {
+        r.first_cycle = record.number;
+        r.first_seen_ns = now_ns;
+      } else if (r.history.back().cycle + 1 != record.number) {
+        r.history.clear();  // not seen in every cycle: a new streak
+      }
+      r.history.push_back({record.number, totals[id].bytes.load(std::memory_order_relaxed),
+                           objects, now_ns});
+      while (r.history.size() > window + 1) r.history.pop_front();
+      r.sample = reinterpret_cast<const void*>(totals[id].sample.load(std::memory_order_relaxed));
+      if (grows(r, window)) {
+        r.quiet_cycles = 0;
+        if (!r.suspect) {
+          r.suspect = true;
+          path_search search;
+          add_sources(t, static_cast<std::uint32_t>(id), search);
+          path_result found = std::move(
+              search.run({reinterpret_cast<std::uintptr_t>(r.sample) ^ disguise}, false).front());
+          r.top_types = std::move(found.top_types);
+          r.path = std::move(found.path);
+          if (!r.path.empty())
+            r.path.front().offset = offset_in_root(t, static_cast<std::uint32_t>(id),
+                                                   found.root_word, found.root_range_begin);
+          newly_found.push_back(describe(r, window));
+        }
+      } else if (r.suspect && r.history.size() >= 2 &&
+                 r.history.back().bytes <= r.history[r.history.size() - 2].bytes &&
+                 ++r.quiet_cycles >= window) {
+        r.suspect = false;
+      }
+      if (r.suspect) suspects.push_back(describe(r, window));
+    }
+    // Roots not seen this cycle keep no streak.
+    for (std::size_t id = 2; id < t.records.size(); ++id) {
+      root_record& r = t.records[id];
+      if (!r.history.empty() && r.history.back().cycle != record.number) {
+        r.history.clear();
+        r.suspect = false;
+      }
+    }
+  }
+
+  // Expectations (with or without tracking): one search for the paths of
+  // all new suspects, then one report per (reason, call site, root).
+  {
+    std::lock_guard guard(t.expectations_lock);
+    std::vector<expectation*> fresh;
+    std::vector<std::uintptr_t> targets;
+    for (expectation& e : t.expectations) {
+      if (e.suspect && !e.searched) {
+        fresh.push_back(&e);
+        targets.push_back(e.object ^ disguise);
+      }
+    }
+    if (!fresh.empty()) {
+      path_search search;
+      add_sources(t, 0, search);
+      std::vector<path_result> found = search.run(targets, /*stop_when_found=*/true);
+      for (std::size_t i = 0; i < fresh.size(); ++i) {
+        expectation& e = *fresh[i];
+        e.searched = true;
+        e.root = found[i].root;
+        e.path = std::move(found[i].path);
+        if (!e.path.empty())
+          e.path.front().offset =
+              offset_in_root(t, e.root, found[i].root_word, found[i].root_range_begin);
+      }
+    }
+    std::map<std::tuple<std::string, std::string, unsigned, std::uint32_t>, leak_suspect> groups;
+    for (const expectation& e : t.expectations) {
+      if (!e.suspect) continue;
+      leak_suspect& s = groups[{e.why, e.file, e.line, e.root}];
+      if (s.objects == 0) {
+        s.why = leak_suspect::reason::expected_dead;
+        s.root = e.root != 0 ? t.records[e.root].identity
+                             : leak_root{"unknown", "no path from a root was found", "", 0, 0};
+        s.path = e.path;
+        s.expectation = e.why;
+        s.expected_at_file = e.file;
+        s.expected_at_line = e.line;
+      }
+      s.objects++;
+      s.bytes += e.path.empty() ? 0 : e.path.back().bytes;
+      s.age_cycles = std::max(s.age_cycles, e.cycles_alive);
+    }
+    for (auto& [key, s] : groups) {
+      if (t.expectation_groups_reported.insert(key).second) newly_found.push_back(s);
+      suspects.push_back(std::move(s));
+    }
+  }
+
+  {
+    std::lock_guard guard(t.published_lock);
+    t.published = std::move(suspects);
+    t.published_cycle = record.number;
+  }
+  if (settings.leakreport)
+    for (const leak_suspect& s : newly_found) print_suspect(s);
+}
+
+std::vector<leak_suspect> published_suspects(std::uint64_t& cycle) {
+  tracker& t = the_tracker();
+  std::lock_guard guard(t.published_lock);
+  cycle = t.published_cycle;
+  return t.published;
+}
+
+void add_expectation(const void* object, std::string_view why, const source_location& where) {
+  tracker& t = the_tracker();
+  if (object == nullptr) return;
+  roots::runtime_section runtime;  // see "Expectations" in leak_tracker.hpp
+  std::lock_guard guard(t.expectations_lock);
+  expectation e;
+  e.object = reinterpret_cast<std::uintptr_t>(object) ^ disguise;
+  e.why = why;
+  e.file = where.file;
+  e.line = where.line;
+  e.marks_at_call = t.marks_started.load(std::memory_order_relaxed);
+  t.expectations.push_back(std::move(e));
+}
+
+}  // namespace tricolor::gc::leaks
+
+namespace tricolor {
+
+void expect_dead(const void* object, std::string_view why, source_location where) {
+  gc::leaks::add_expectation(object, why, where);
+}
+
+std::vector<leak_suspect> leak_report() {
+  std::uint64_t cycle = 0;
+  return gc::leaks::published_suspects(cycle);
+}
+
+void write_leak_report_json(std::ostream& out) {
+  std::uint64_t cycle = 0;
+  std::vector<leak_suspect> suspects = gc::leaks::published_suspects(cycle);
+  gc::leaks::write_json(out, cycle, suspects);
+}
+
+}  // namespace tricolor

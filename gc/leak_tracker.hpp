@@ -1,0 +1,124 @@
+// Leak tracking: attribution of marked memory to roots, per-root history,
+// suspects (include/tricolor/leak_report.hpp is the user's side).
+//
+// Root identity. Every root the collector marks from gets a small id (at
+// most max_root_ids; 0 is "unattributed": objects shaded by the write
+// barrier, which are reached from no root the collector can name). Roots
+// are grouped the way a user names them:
+//   * a gc_root by (name, file, line): every handle created at one place
+//     under one name is one root (a std::vector<gc_root<T>> filled in a loop
+//     is one root, not a million);
+//   * a global or static variable by its ELF symbol (roots/data_symbols.hpp);
+//     words of a data segment that no symbol covers go to the module;
+//   * a thread's stack and registers by thread id; its TLS blocks apart;
+//   * root_allocator blocks, coroutine frames and exception objects by kind.
+// Ids are handed out by the collector thread only (while it visits roots:
+// in the mark-start pause for the root snapshot, after it for handles), so
+// the table needs no lock for them; its readers (the report) take `lock`.
+//
+// Attribution ("first reached from", in marking order). A mark_item carries
+// the id of the root its object was reached from; shading a child passes the
+// id on. So each marked object is credited to exactly one root: the one
+// whose traversal set its mark bit. An object reachable from two roots goes
+// to whichever reached it first, which can change from cycle to cycle;
+// objects allocated during marking are black without being scanned, and are
+// credited in the next cycle. A root that alone holds a structure is
+// credited with all of it that existed when marking began: its retained
+// size. Each marker counts in a private tally (root_tally) and adds it to
+// the cycle's totals at the end of each marking session, before the marker
+// reports itself idle, so the totals are complete when marking terminates.
+//
+// Growth rule. At the end of each cycle every root seen gets a history
+// point (bytes, objects). A root is a growth suspect when, over the last W
+// cycles (W = leakcycles, default 8), it was seen in every cycle, its bytes
+// grew in at least 3W/4 of them, and its bytes now exceed those W cycles
+// ago by at least growth_threshold_bytes and by 10 %. It stops being one
+// when W cycles pass without growth. A steady program stays quiet: a
+// bounded cache's bytes go up and down, and request-scoped memory belongs
+// to stacks that grow and shrink.
+//
+// Expectations. expect_dead() records the object's address (disguised: the
+// table is never scanned, but a copy of the address must not look like a
+// pointer anywhere) and the count of mark phases started so far. In each
+// mark termination pause the collector looks at the mark bit of each
+// expected object: clear means it is garbage (the record is dropped before
+// the sweep can reuse its slot); set in a cycle that began after the call
+// counts; two such cycles make a suspect. The expectations' lock is taken by
+// mutators inside a runtime_section, so no thread holding it can be stopped
+// and the pause can take it.
+//
+// Paths. For a new suspect, after the sweep, the collector thread searches
+// breadth-first from the root's referents (growth: from that root alone, to
+// an object it was credited with; expectation: from every root, to the
+// object) over at most path_search_limit objects. It runs with the world
+// running, reading fields as the concurrent marker does; nothing is freed
+// until the next cycle's sweep, which this thread itself starts, so every
+// object it reaches stays allocated while it reads it.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "roots/root_set.hpp"
+
+namespace tricolor::gc {
+struct cycle_record;
+}
+
+namespace tricolor::gc::leaks {
+
+inline constexpr std::uint32_t unattributed = 0;
+inline constexpr std::uint32_t max_root_ids = (1u << 20) - 1;  // mark_item::root
+
+// leakreport=1 (fixed at the first use of the collector).
+bool tracking();
+
+// The collector thread, while visiting roots: the id of a root (made at its
+// first sight). For a global range, the module's id.
+std::uint32_t root_id(const roots::root_identity& root);
+
+// The collector thread: the id of the variable that holds the word at
+// `address` of the module whose id is `module_root`; the module's own id if
+// no symbol covers the word. Reads the module's symbols at the first call.
+std::uint32_t variable_id(std::uint32_t module_root, std::uintptr_t address);
+
+// A marker's private counts: bytes and objects per root id, and a sample
+// object per root.
+class root_tally {
+ public:
+  void credit(std::uint32_t root, std::size_t bytes, const void* payload) {
+    if (root >= counts_.size()) grow(root);
+    entry& e = counts_[root];
+    if (e.objects == 0) touched_.push_back(root);
+    e.objects++;
+    e.bytes += bytes;
+    e.sample = payload;
+  }
+  // Adds the counts to the cycle's totals and clears them.
+  void flush();
+
+ private:
+  struct entry {
+    std::uint64_t objects = 0;
+    std::uint64_t bytes = 0;
+    const void* sample = nullptr;
+  };
+  void grow(std::uint32_t root);
+  std::vector<entry> counts_;
+  std::vector<std::uint32_t> touched_;
+};
+
+// The collector thread, in the mark-start pause: a new cycle's totals.
+void begin_cycle();
+// The collector thread, after visiting every root and before any other
+// marker can see an item from them: the totals are sized for the ids known.
+void roots_visited();
+// The collector thread, in the mark termination pause (every object
+// reachable is marked): expectations checked.
+void after_mark();
+// The collector thread, after the sweep: history points, suspects, reports.
+void end_cycle(const cycle_record& record);
+
+}  // namespace tricolor::gc::leaks

@@ -1,0 +1,124 @@
+// Leak reports: which root keeps memory alive that should have died.
+//
+// A tracing collector frees what is unreachable, so the leaks left in a
+// collected program are objects that stay reachable from a root that lives
+// longer than the program expects. With TRICOLOR_DEBUG=leakreport=1 the
+// collector credits every object it marks to the root it was first reached
+// from, keeps each root's history across cycles, and reports:
+//
+//   * growth: a root whose credited bytes grew in most of the last
+//     `leakcycles` cycles (TRICOLOR_DEBUG=leakcycles=N, default 8) by at
+//     least growth_threshold_bytes and 10 % (the rule is in
+//     gc/leak_tracker.hpp);
+//   * expectation: an object given to expect_dead() that is still reachable
+//     at the end of the second cycle that began after the call (with or
+//     without leakreport=1).
+//
+// Each suspect is printed on stderr when it is found (leakreport=1) and in a
+// summary at exit, and is returned by leak_report() and written as JSON by
+// write_leak_report_json().
+//
+//     tricolor::expect_dead(session, "session closed");
+//     for (const tricolor::leak_suspect& s : tricolor::leak_report())
+//       std::cerr << s.root.name << " retains " << s.bytes << " bytes\n";
+#pragma once
+
+#include "tricolor/internal/language_version.hpp"
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tricolor/gc_ptr.hpp"
+#include "tricolor/internal/source_location.hpp"
+
+namespace tricolor {
+
+// Bytes a root must have gained over the growth window to be a suspect.
+inline constexpr std::uint64_t growth_threshold_bytes = 256 * 1024;
+
+// Says that the object `object` points into should become garbage soon. If
+// it is still reachable at the end of the marking of the second cycle that
+// began after this call, it is reported as a suspect, with the root it is
+// reached from and the path. Costs a lock and a vector entry; holds no
+// reference (the object is freed as usual if it is garbage).
+void expect_dead(const void* object, std::string_view why,
+                 source_location where = source_location::current());
+
+template <class T>
+void expect_dead(const gc_ptr<T>& object, std::string_view why,
+                 source_location where = source_location::current()) {
+  expect_dead(static_cast<const void*>(object.get()), why, where);
+}
+
+// One hop of a retention path: from a root to the first object, then from
+// object to object.
+struct leak_path_hop {
+  std::string type;        // the object's type (demangled)
+  std::uint64_t bytes = 0;  // its slot size
+  // How the previous hop refers to this object: the byte offset of the
+  // gc_ptr within the previous object's payload, or the index of the
+  // element when the previous object is a gc_array (`index` set); for the
+  // first hop, the byte offset of the word within the root (a variable; a
+  // stack's range from the stack pointer upwards; 0 for a gc_root).
+  std::uint64_t offset = 0;
+  bool index = false;
+};
+
+struct leak_root {
+  std::string kind;    // "gc_root", "global", "thread stack", "thread_local",
+                       // "root_allocator block", "coroutine frame",
+                       // "exception object", "module data"
+  std::string name;    // gc_root name, variable, or thread name
+  std::string file;    // gc_root: where it was created; global: the module
+  unsigned line = 0;   // gc_root: the line
+  int thread = 0;      // thread stack / thread_local: the thread's id
+};
+
+struct leak_type_share {
+  std::string type;
+  std::uint64_t objects = 0;
+  std::uint64_t bytes = 0;
+};
+
+struct leak_suspect {
+  enum class reason { growth, expected_dead };
+  reason why = reason::growth;
+  leak_root root;
+  // The cycles this root has been seen in, and for how long.
+  std::uint64_t first_seen_cycle = 0;
+  std::uint64_t age_cycles = 0;
+  double age_seconds = 0;
+  // What the last cycle credited to the root: the objects it marked first
+  // from this root (shared objects go to whichever root reached them first;
+  // objects allocated during that cycle's marking are counted by the next).
+  std::uint64_t bytes = 0;
+  std::uint64_t objects = 0;
+  // Growth over the window (growth suspects).
+  double growth_bytes_per_cycle = 0;
+  double growth_bytes_per_second = 0;
+  std::uint64_t window_cycles = 0;
+  // The types reachable from the root, largest first (at most 5; counted
+  // over at most path_search_limit objects reached from it).
+  std::vector<leak_type_share> top_types;
+  // The shortest path from the root to a sample object (growth: an object
+  // the root was credited with; expected_dead: that object).
+  std::vector<leak_path_hop> path;
+  // expected_dead: the reason given and where expect_dead was called.
+  std::string expectation;
+  std::string expected_at_file;
+  unsigned expected_at_line = 0;
+};
+
+inline constexpr std::uint64_t path_search_limit = 4'000'000;
+
+// The suspects found by the last completed cycle (none without
+// leakreport=1 or expect_dead).
+std::vector<leak_suspect> leak_report();
+
+// The same, as one JSON object: {"cycle": N, "suspects": [...]}.
+void write_leak_report_json(std::ostream& out);
+
+}  // namespace tricolor
