@@ -117,6 +117,10 @@ void path_search::add_root_ranges(
   roots::visit_root_ranges(visitor);
 }
 
+void path_search::add_objects(const std::vector<std::uintptr_t>& objects) {
+  for (std::uintptr_t object : objects) add_word(object, 0, 0, 0);
+}
+
 // Data segments are read as the stop-the-world marker reads them.
 __attribute__((no_sanitize("address", "thread")))
 void path_search::add_data_segments(
@@ -204,18 +208,24 @@ std::vector<path_result> path_search::run(const std::vector<std::uintptr_t>& tar
   }
 
   std::vector<leak_type_share> top_types;
+  std::uint64_t reached_objects = 0, reached_bytes = 0;
   for (auto& [type, share] : types) {
     share.type = type->name;
     top_types.push_back(share);
+    reached_objects += share.objects;
+    reached_bytes += share.bytes;
   }
   std::sort(top_types.begin(), top_types.end(),
             [](const leak_type_share& a, const leak_type_share& b) { return a.bytes > b.bytes; });
   if (top_types.size() > 5) top_types.resize(5);
 
-  std::vector<path_result> results(targets.size());
-  for (std::size_t i = 0; i < targets.size(); ++i) {
+  std::vector<path_result> results(std::max<std::size_t>(targets.size(), 1));
+  for (std::size_t i = 0; i < results.size(); ++i) {
     path_result& result = results[i];
     result.top_types = top_types;
+    result.reached_objects = reached_objects;
+    result.reached_bytes = reached_bytes;
+    if (i >= targets.size()) break;
     auto target = wanted.find(target_payloads[i]);
     if (target == wanted.end() || !target->second) continue;
     for (const void* at = target_payloads[i];;) {

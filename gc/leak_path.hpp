@@ -25,7 +25,10 @@ struct path_result {
   std::uintptr_t root_word = 0;         // where that root held the first object
   std::uintptr_t root_range_begin = 0;  // the start of the range holding root_word
   std::vector<leak_path_hop> path;      // first object ... target
+  // Everything the search visited (the same in every result of a run).
   std::vector<leak_type_share> top_types;
+  std::uint64_t reached_objects = 0;
+  std::uint64_t reached_bytes = 0;
 };
 
 class path_search {
@@ -35,13 +38,16 @@ class path_search {
   void add_handles(const std::function<std::uint32_t(const roots::root_identity&)>& root_of);
   void add_root_ranges(const std::function<std::uint32_t(const roots::root_identity&)>& root_of);
   void add_snapshot(const std::function<std::uint32_t(std::uint32_t, std::uintptr_t)>& root_of);
+  // Objects themselves (addresses into them) as sources.
+  void add_objects(const std::vector<std::uintptr_t>& objects);
   // The data segments read in place (a module's identity and a word's
   // address to an id).
   void add_data_segments(
       const std::function<std::uint32_t(const roots::root_identity&, std::uintptr_t)>& root_of);
 
   // Searches from the sources for the objects at `targets`: one result
-  // each, in order (an empty path if not reached). With `stop_when_found`,
+  // each, in order (an empty path if not reached); one result, with the
+  // totals only, when `targets` is empty. With `stop_when_found`,
   // stops as soon as every target is reached; otherwise visits everything
   // reachable (up to the limit), for the type counts.
   std::vector<path_result> run(const std::vector<std::uintptr_t>& targets, bool stop_when_found);

@@ -100,12 +100,13 @@ std::string format_suspect(const leak_suspect& s) {
            s.expectation + "\", " + where(s.expected_at_file, s.expected_at_line) + ") " +
            (s.objects > 1 ? "are" : "is") + " still reachable after " +
            std::to_string(s.age_cycles) + " cycles\n";
-    if (s.objects > 1)
-      text += "    " + size_text(static_cast<double>(s.bytes)) + " in those objects' own slots\n";
+    text += "    " + size_text(static_cast<double>(s.bytes)) + " reachable from " +
+            (s.objects > 1 ? "them" : "it") + "\n";
     text += "    held by " + describe_root(s.root) + "\n";
   }
   if (!s.top_types.empty()) {
-    text += "    types reachable from it when found:";
+    text += s.why == leak_suspect::reason::growth ? "    types reachable from it when found:"
+                                                    : "    types reachable from them:";
     for (std::size_t i = 0; i < s.top_types.size(); ++i) {
       const leak_type_share& t = s.top_types[i];
       text += (i ? ", " : " ") + size_text(static_cast<double>(t.bytes)) + " " + t.type + " (" +

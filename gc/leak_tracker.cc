@@ -9,7 +9,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -103,11 +102,20 @@ struct expectation {
   std::string file;
   unsigned line = 0;
   std::uint64_t marks_at_call = 0;
+  std::uint64_t registered_ns = 0;
   std::uint64_t cycles_alive = 0;
   bool suspect = false;
   bool searched = false;    // its path was looked for
   std::uint32_t root = 0;   // where the path starts (0: none found)
   std::vector<leak_path_hop> path;
+};
+
+using expectation_key = std::tuple<std::string, std::string, unsigned, std::uint32_t>;
+struct expectation_group {
+  bool reported = false;
+  std::size_t searched_members = 0;
+  std::uint64_t reached_bytes = 0;
+  std::vector<leak_type_share> top_types;
 };
 
 struct tracker {
@@ -127,8 +135,8 @@ struct tracker {
   std::mutex published_lock;
   std::vector<leak_suspect> published;
   std::uint64_t published_cycle = 0;
-  // The (reason, file, line, root) of every expectation report printed.
-  std::set<std::tuple<std::string, std::string, unsigned, std::uint32_t>> expectation_groups_reported;
+  // Expectation suspects are reported by (reason, file, line, root).
+  std::map<expectation_key, expectation_group> expectation_groups;
 };
 
 tracker& the_tracker() {
@@ -342,7 +350,7 @@ leak_suspect describe(const root_record& r, std::size_t window) {
 // The sources of a path search from record `id`, or from every root when
 // id == 0 (records are made for roots not seen yet: this is the collector
 // thread, which owns the table).
-void add_sources(tracker& t, std::uint32_t id, path_search& search) {
+void add_sources(tracker& t, std::uint32_t id, path_search& search, bool stacks = true) {
   const root_record* only = id == 0 ? nullptr : &t.records[id];
   if (only == nullptr || only->cls == root_class::gc_root) {
     search.add_handles([&](const roots::root_identity& h) -> std::uint32_t {
@@ -369,8 +377,9 @@ void add_sources(tracker& t, std::uint32_t id, path_search& search) {
   // Stacks, TLS and data segments: the words of this cycle's root snapshot.
   search.add_snapshot([&](std::uint32_t segment_root, std::uintptr_t address) -> std::uint32_t {
     std::uint32_t root = segment_root;
-    if (segment_root < t.records.size() && t.records[segment_root].cls == root_class::module)
-      root = variable_id(segment_root, address);
+    root_class cls = segment_root < t.records.size() ? t.records[segment_root].cls : root_class::none;
+    if (!stacks && (cls == root_class::stack || cls == root_class::tls)) return 0;
+    if (cls == root_class::module) root = variable_id(segment_root, address);
     return id == 0 || root == id ? root : 0;
   });
 }
@@ -467,12 +476,24 @@ void end_cycle(const cycle_record& record) {
         targets.push_back(e.object ^ disguise);
       }
     }
-    if (!fresh.empty()) {
+    // First from every root but the stacks, then what is left from all: a
+    // stack word may be a stale copy in a frame (stacks are scanned
+    // conservatively), so a path from a variable or a gc_root is the
+    // better account of a leak when both exist.
+    for (bool stacks : {false, true}) {
+      if (fresh.empty()) break;
       path_search search;
-      add_sources(t, 0, search);
+      add_sources(t, 0, search, stacks);
       std::vector<path_result> found = search.run(targets, /*stop_when_found=*/true);
+      std::vector<expectation*> left;
+      std::vector<std::uintptr_t> left_targets;
       for (std::size_t i = 0; i < fresh.size(); ++i) {
         expectation& e = *fresh[i];
+        if (found[i].path.empty() && !stacks) {
+          left.push_back(&e);
+          left_targets.push_back(targets[i]);
+          continue;
+        }
         e.searched = true;
         e.root = found[i].root;
         e.path = std::move(found[i].path);
@@ -480,11 +501,16 @@ void end_cycle(const cycle_record& record) {
           e.path.front().offset =
               offset_in_root(t, e.root, found[i].root_word, found[i].root_range_begin);
       }
+      fresh = std::move(left);
+      targets = std::move(left_targets);
     }
-    std::map<std::tuple<std::string, std::string, unsigned, std::uint32_t>, leak_suspect> groups;
+    std::map<expectation_key, leak_suspect> groups;
+    std::map<expectation_key, std::vector<std::uintptr_t>> members;
     for (const expectation& e : t.expectations) {
       if (!e.suspect) continue;
-      leak_suspect& s = groups[{e.why, e.file, e.line, e.root}];
+      expectation_key key{e.why, e.file, e.line, e.root};
+      members[key].push_back(e.object ^ disguise);
+      leak_suspect& s = groups[key];
       if (s.objects == 0) {
         s.why = leak_suspect::reason::expected_dead;
         s.root = e.root != 0 ? t.records[e.root].identity
@@ -495,11 +521,28 @@ void end_cycle(const cycle_record& record) {
         s.expected_at_line = e.line;
       }
       s.objects++;
-      s.bytes += e.path.empty() ? 0 : e.path.back().bytes;
       s.age_cycles = std::max(s.age_cycles, e.cycles_alive);
+      s.age_seconds = std::max(s.age_seconds, static_cast<double>(now_ns - e.registered_ns) / 1e9);
     }
     for (auto& [key, s] : groups) {
-      if (t.expectation_groups_reported.insert(key).second) newly_found.push_back(s);
+      // What the group's objects keep reachable, searched again when the
+      // group changed.
+      expectation_group& g = t.expectation_groups[key];
+      const std::vector<std::uintptr_t>& objects = members[key];
+      if (g.searched_members != objects.size()) {
+        path_search search;
+        search.add_objects(objects);
+        path_result reached = std::move(search.run({}, false).front());
+        g.searched_members = objects.size();
+        g.reached_bytes = reached.reached_bytes;
+        g.top_types = std::move(reached.top_types);
+      }
+      s.bytes = g.reached_bytes;
+      s.top_types = g.top_types;
+      if (!g.reported) {
+        g.reported = true;
+        newly_found.push_back(s);
+      }
       suspects.push_back(std::move(s));
     }
   }
@@ -531,6 +574,7 @@ void add_expectation(const void* object, std::string_view why, const source_loca
   e.file = where.file;
   e.line = where.line;
   e.marks_at_call = t.marks_started.load(std::memory_order_relaxed);
+  e.registered_ns = monotonic_now();
   t.expectations.push_back(std::move(e));
 }
 

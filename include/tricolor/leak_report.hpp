@@ -91,17 +91,22 @@ struct leak_suspect {
   std::uint64_t first_seen_cycle = 0;
   std::uint64_t age_cycles = 0;
   double age_seconds = 0;
-  // What the last cycle credited to the root: the objects it marked first
-  // from this root (shared objects go to whichever root reached them first;
-  // objects allocated during that cycle's marking are counted by the next).
+  // growth: what the last cycle credited to the root, the objects it
+  // marked first from this root (shared objects go to whichever root
+  // reached them first; objects allocated during that cycle's marking are
+  // counted by the next). expected_dead: `objects` expected dead (from one
+  // call site, for one reason, held by this root) and still reachable, and
+  // the bytes reachable from them (what they keep alive, shared memory
+  // included).
   std::uint64_t bytes = 0;
   std::uint64_t objects = 0;
   // Growth over the window (growth suspects).
   double growth_bytes_per_cycle = 0;
   double growth_bytes_per_second = 0;
   std::uint64_t window_cycles = 0;
-  // The types reachable from the root, largest first (at most 5; counted
-  // over at most path_search_limit objects reached from it).
+  // The types reachable from the root (expected_dead: from the objects),
+  // largest first (at most 5; counted over at most path_search_limit
+  // objects).
   std::vector<leak_type_share> top_types;
   // The shortest path from the root to a sample object (growth: an object
   // the root was credited with; expected_dead: that object).
