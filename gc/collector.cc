@@ -369,11 +369,11 @@ void run_stop_the_world_cycle(cycle_record& r) {
   phase.store(gc_phase::mark, std::memory_order_relaxed);
   marker m(/*exclusive=*/true);
   leaks::begin_cycle();
-  if (leaks::tracking()) {
+  root_snapshot& snapshot = the_root_snapshot();
+  snapshot.clear();
+  if (snapshot.kept()) {
     // Through the snapshot, as the concurrent cycle does, so that a leak
     // report's path search finds the root words (gc/root_snapshot.hpp).
-    root_snapshot& snapshot = the_root_snapshot();
-    snapshot.clear();
     fill_from_roots(r, roots::enumerate_roots(nullptr, snapshot, /*handles=*/false));
     snapshot.scan(m);
     r.handle_roots = roots::visit_handles(m);
@@ -461,9 +461,8 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   snapshot.scan(m);
   // The stacks of the threads that were blocked when the pause began, which
   // have not moved since and stay SAFE until scanned (thread_registry.hpp).
-  // With leak tracking, through the snapshot, which keeps them for the
-  // reports' path search.
-  if (leaks::tracking()) {
+  // Through the snapshot when it is kept for the leak reports' path search.
+  if (snapshot.kept()) {
     r.stacks_bytes += roots::scan_deferred_stacks(snapshot);
     snapshot.scan(m);
   } else {

@@ -84,9 +84,9 @@ class edge_tracer final : public tracer {
 
 void path_search::add_word(std::uintptr_t value, std::uint32_t root, std::uintptr_t word,
                            std::uintptr_t range_begin) {
-  heap::object_ref ref;
-  if (!heap::find_object(reinterpret_cast<const void*>(value), ref)) return;
-  sources_.push_back({payload_of(ref), root, word, range_begin});
+  heap::for_each_object_a_word_may_point_into(
+      reinterpret_cast<const void*>(value),
+      [&](const heap::object_ref& ref) { sources_.push_back({payload_of(ref), root, word, range_begin}); });
 }
 
 void path_search::add_handles(
@@ -131,8 +131,10 @@ void path_search::add_data_segments(
     for (auto w = first; w + sizeof(void*) <= reinterpret_cast<std::uintptr_t>(end); w += sizeof(void*)) {
       std::uintptr_t value = *reinterpret_cast<const std::uintptr_t*>(w);
       heap::object_ref ref;
-      if (!heap::find_object(reinterpret_cast<const void*>(value), ref)) continue;
-      if (std::uint32_t id = root_of(module, w)) sources_.push_back({payload_of(ref), id, w, first});
+      if (!heap::find_object(reinterpret_cast<const void*>(value), ref) &&
+          !heap::find_object_starting_at(reinterpret_cast<const void*>(value), ref))
+        continue;
+      if (std::uint32_t id = root_of(module, w)) add_word(value, id, w, first);
     }
   });
   roots::visit_data_segments(visitor);
@@ -143,10 +145,11 @@ void path_search::add_snapshot(
   the_root_snapshot().for_each_range([&](const root_snapshot::range& r) {
     for (std::size_t i = 0; i < r.count; ++i) {
       heap::object_ref ref;
-      if (!heap::find_object(reinterpret_cast<const void*>(r.words[i]), ref)) continue;
+      if (!heap::find_object(reinterpret_cast<const void*>(r.words[i]), ref) &&
+          !heap::find_object_starting_at(reinterpret_cast<const void*>(r.words[i]), ref))
+        continue;
       std::uintptr_t word = r.address == 0 ? 0 : r.address + i * sizeof(void*);
-      if (std::uint32_t id = root_of(r.root, word))
-        sources_.push_back({payload_of(ref), id, word, r.address});
+      if (std::uint32_t id = root_of(r.root, word)) add_word(r.words[i], id, word, r.address);
     }
   });
 }

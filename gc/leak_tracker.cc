@@ -20,6 +20,7 @@
 #include "gc/leak_report_text.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
+#include "gc/root_snapshot.hpp"
 #include "gc/stats.hpp"
 #include "roots/data_symbols.hpp"
 #include "roots/thread_registry.hpp"
@@ -131,6 +132,7 @@ struct tracker {
   // Expectations: mutators add (in a runtime_section), the collector checks.
   std::mutex expectations_lock;
   std::vector<expectation> expectations;
+  std::atomic<std::size_t> expectations_pending{0};  // expectations.size()
   // The last cycle's suspects, for leak_report().
   std::mutex published_lock;
   std::vector<leak_suspect> published;
@@ -195,6 +197,10 @@ std::string executable_path() {
 bool tracking() {
   static const bool on = environment_config().leakreport;
   return on;
+}
+
+bool keep_root_snapshot() {
+  return tracking() || the_tracker().expectations_pending.load(std::memory_order_relaxed) > 0;
 }
 
 std::uint32_t root_id(const roots::root_identity& root) {
@@ -306,6 +312,7 @@ void after_mark() {
       e.suspect = true;
     return false;
   });
+  t.expectations_pending.store(t.expectations.size(), std::memory_order_relaxed);
 }
 
 namespace {
@@ -366,9 +373,10 @@ void add_sources(tracker& t, std::uint32_t id, path_search& search, bool stacks 
       return range.name == only->key_name ? id : 0;
     });
   }
-  if (!tracking()) {
-    // No snapshot was kept: the data segments as they are now (the stacks
-    // cannot be read while their threads run).
+  if (!the_root_snapshot().kept()) {
+    // No snapshot was kept (the cycle began before the first expect_dead):
+    // the data segments as they are now (the stacks cannot be read while
+    // their threads run).
     search.add_data_segments([&](const roots::root_identity& module, std::uintptr_t address) {
       return variable_id(root_id(module), address);
     });
@@ -576,6 +584,7 @@ void add_expectation(const void* object, std::string_view why, const source_loca
   e.marks_at_call = t.marks_started.load(std::memory_order_relaxed);
   e.registered_ns = monotonic_now();
   t.expectations.push_back(std::move(e));
+  t.expectations_pending.store(t.expectations.size(), std::memory_order_relaxed);
 }
 
 }  // namespace tricolor::gc::leaks

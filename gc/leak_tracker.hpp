@@ -75,6 +75,11 @@ inline constexpr std::uint32_t max_root_ids = (1u << 20) - 1;  // mark_item::roo
 // leakreport=1 (fixed at the first use of the collector).
 bool tracking();
 
+// The collector thread, in the mark-start pause: whether the root snapshot
+// keeps its ranges' identities and words for the path search (tracking on,
+// or expect_dead objects waiting to be judged).
+bool keep_root_snapshot();
+
 // The collector thread, while visiting roots: the id of a root (made at its
 // first sight). For a global range, the module's id.
 std::uint32_t root_id(const roots::root_identity& root);

@@ -104,8 +104,8 @@ void marker::scan_conservatively(const void* begin, const void* end) {
   auto stop = reinterpret_cast<std::uintptr_t>(end);
   for (; word + sizeof(void*) <= stop; word += sizeof(void*)) {
     const void* candidate = *reinterpret_cast<void* const*>(word);
-    heap::object_ref ref;
-    if (heap::find_object(candidate, ref)) shade(ref.owner, ref.index);
+    heap::for_each_object_a_word_may_point_into(
+        candidate, [&](const heap::object_ref& ref) { shade(ref.owner, ref.index); });
   }
 }
 
@@ -116,10 +116,12 @@ void marker::scan_words(const std::uintptr_t* words, std::size_t count, std::uin
                         std::uint32_t root, bool global) {
   current_root_ = root;
   for (std::size_t i = 0; i < count; ++i) {
-    heap::object_ref ref;
-    if (!heap::find_object(reinterpret_cast<const void*>(words[i]), ref)) continue;
-    if (global && tracking_) current_root_ = leaks::variable_id(root, address + i * sizeof(void*));
-    shade(ref.owner, ref.index);
+    heap::for_each_object_a_word_may_point_into(
+        reinterpret_cast<const void*>(words[i]), [&](const heap::object_ref& ref) {
+          if (global && tracking_)
+            current_root_ = leaks::variable_id(root, address + i * sizeof(void*));
+          shade(ref.owner, ref.index);
+        });
   }
 }
 

@@ -10,10 +10,11 @@ void root_snapshot::clear() {
   words_.clear();
   segments_.clear();
   scanned_segments_ = 0;
+  keep_ = leaks::keep_root_snapshot();
 }
 
 void root_snapshot::start_segment(const roots::root_identity& root, std::uintptr_t address) {
-  if (!leaks::tracking()) return;
+  if (!keep_) return;
   segments_.push_back({leaks::root_id(root), root.kind == roots::root_kind::global, address,
                        words_.size()});
 }
@@ -40,7 +41,7 @@ void root_snapshot::precise(const roots::root_identity& root, const void* target
 }
 
 void root_snapshot::scan(marker& m) {
-  if (!leaks::tracking()) {
+  if (!keep_) {
     m.scan_words(words_.data(), words_.size(), 0, leaks::unattributed, false);
     words_.clear();
     return;

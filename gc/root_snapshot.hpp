@@ -14,7 +14,8 @@
 // pre-marked); one that points to a free slot is rejected by its allocation
 // bit, as in any conservative scan.
 //
-// With leak tracking on (gc/leak_tracker.hpp) the copy remembers, for each
+// With leak tracking on, or expect_dead objects waiting to be judged
+// (gc/leak_tracker.hpp), the copy remembers, for each
 // range, the root's id and the range's address, so that scanning credits
 // each word to its root (a data segment's word to the variable that holds
 // it), and it keeps the words until the next cycle's pause: the path search
@@ -33,8 +34,11 @@ class marker;
 
 class root_snapshot final : public roots::root_visitor {
  public:
-  // In the pause, before the first range: empties the previous cycle's copy.
+  // In the pause, before the first range: empties the previous cycle's
+  // copy, and decides whether this one is kept (leaks::keep_root_snapshot).
   void clear();
+  // Whether the last copy was kept, with its ranges' identities.
+  bool kept() const { return keep_; }
   // In the pause: copies every conservative range handed to it.
   void conservative_range(const roots::root_identity& root, const void* begin,
                           const void* end) override;
@@ -82,6 +86,7 @@ class root_snapshot final : public roots::root_visitor {
   std::vector<std::uintptr_t> words_;
   std::vector<segment> segments_;  // leak tracking only
   std::size_t scanned_segments_ = 0;
+  bool keep_ = false;
 };
 
 // The concurrent collector's snapshot (only the collector thread uses it).

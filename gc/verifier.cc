@@ -90,12 +90,21 @@ class traversal final : public tracer, public roots::root_visitor {
 
  private:
   void reach(const void* p, bool conservative, bool must_exist) {
+    if (conservative) {
+      // As the marker: a word on a slot boundary may stand for either slot.
+      heap::for_each_object_a_word_may_point_into(p, [&](const object_ref& ref) { reach(ref, true); });
+      return;
+    }
     object_ref ref;
     if (!heap::find_object(p, ref)) {
       if (!must_exist) return;
       std::fprintf(stderr, "tricolor: verify: a traced gc_ptr holds %p, not an allocated object\n", p);
       std::abort();
     }
+    reach(ref, false);
+  }
+
+  void reach(const object_ref& ref, bool conservative) {
     const void* slot = ref.owner->slot_address(ref.index);
     if (reached_.count(slot)) return;
     origin from{parent_, parent_ ? std::string() : describe_root(*root_)};

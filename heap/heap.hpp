@@ -144,15 +144,20 @@ void fault_in_while_safe(char* start, std::size_t bytes);
 // payload, [S.start + header_size, S.end); C++ also makes one past the end
 // of an array (end(), a reverse iterator's base()) a valid pointer, and for
 // an object that fills its slot exactly that is S.end, the start of the next
-// slot. No user pointer ever points at a slot's start (that is the header;
-// gc_ptr and every pointer derived from one point at or past the payload),
-// so an address on a slot boundary is taken as one past the end of the slot
-// before it:
+// slot. So find_object takes an address on a slot boundary as one past the
+// end of the slot before it:
 //
 //     [hdr| payload of A ][hdr| payload of B ][hdr| ...
 //     ^                   ^
-//     maps to the slot    maps to A (one past A's end), never to B
-//     before A
+//     maps to the slot    find_object: A (one past A's end);
+//     before A            find_object_starting_at: B
+//
+// But an address on a slot boundary may also be B's header: no gc_ptr
+// points there, yet a compiler may keep only the slot's start in a register
+// or a stack slot and reach the payload at a constant offset from it (GCC
+// does, once make_gc is inlined: the slot is what the allocator returned).
+// So a conservative scan takes such a word as pointing into both slots
+// (for_each_object_a_word_may_point_into).
 //
 // The byte before the first slot of a span lies in whatever precedes the
 // span: the last slot of a small span whose slots end exactly at its end
@@ -179,6 +184,26 @@ inline bool find_object(const void* p, object_ref& out) {
   if (index >= s->slot_count || !s->is_allocated(index)) return false;
   out = {s, index};
   return true;
+}
+
+// The allocated slot that starts exactly at p (p is its header), or false.
+inline bool find_object_starting_at(const void* p, object_ref& out) {
+  span* s = find_span(p);
+  if (s == nullptr) return false;
+  std::uint32_t index = s->slot_index(p);
+  if (index >= s->slot_count || s->slot_address(index) != p || !s->is_allocated(index))
+    return false;
+  out = {s, index};
+  return true;
+}
+
+// Conservative scanning: calls f(object_ref) for each allocated slot the
+// word p may point into (one, or two when p is on a slot boundary).
+template <class F>
+inline void for_each_object_a_word_may_point_into(const void* p, F&& f) {
+  object_ref ref;
+  if (find_object(p, ref)) f(ref);
+  if ((reinterpret_cast<std::uintptr_t>(p) & 7) == 0 && find_object_starting_at(p, ref)) f(ref);
 }
 
 }  // namespace tricolor::heap

@@ -195,8 +195,12 @@ void shade_words(const void* begin, std::size_t bytes) noexcept {
   auto stop = reinterpret_cast<std::uintptr_t>(begin) + bytes;
   for (; word + sizeof(void*) <= stop; word += sizeof(void*)) {
     const void* candidate = *reinterpret_cast<void* const*>(word);
-    heap::object_ref ref;
-    if (heap::find_object(candidate, ref)) barriers::record_for_shading(candidate);
+    // Recorded as a payload address, which shading maps to its own slot
+    // (a slot-start word may stand for the slot before it or the one
+    // starting there: heap/heap.hpp).
+    heap::for_each_object_a_word_may_point_into(candidate, [](const heap::object_ref& ref) {
+      barriers::record_for_shading(heap::payload_of(ref.owner->slot_address(ref.index)));
+    });
   }
 }
 

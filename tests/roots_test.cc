@@ -129,6 +129,29 @@ TEST(Roots, InteriorPointerOnStackKeepsObjectAlive) {
   EXPECT_EQ(*last, 'z');
 }
 
+// The object's slot start, its header: what GCC keeps in a register once
+// make_gc is inlined, reaching the payload at a constant offset from it.
+[[gnu::noinline]] char* make_and_point_to_header(std::uint64_t seed,
+                                                  weak_gc_ptr<with_payload>* weak) {
+  gc_ptr<with_payload> object = make_gc<with_payload>(seed);
+  *weak = object;
+  return reinterpret_cast<char*>(object.get()) - tricolor::heap::header_size;
+}
+
+TEST(Roots, HeaderAddressOnStackKeepsObjectAlive) {
+  weak_gc_ptr<with_payload> weak[8];
+  char* volatile headers[8];
+  // Several, so that some sit right after another allocated slot (whose
+  // one-past-the-end address is the same word).
+  for (int i = 0; i < 8; ++i) headers[i] = make_and_point_to_header(300 + i, &weak[i]);
+  collect_and_churn();
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_TRUE(payload_intact(weak[i], 300 + i))
+        << "object " << i << " was freed while a stack word held its header address";
+    EXPECT_NE(headers[i], nullptr);
+  }
+}
+
 [[gnu::noinline]] std::uint64_t* make_large_and_point_inside(
     std::size_t n, std::size_t index,
     weak_gc_ptr<tricolor::gc_array<std::uint64_t>>* weak) {
