@@ -80,7 +80,7 @@ case "${1:-}" in
     tsan_tests=(concurrent_torture concurrent_torture_verify concurrent_torture_no_scopes
                 torture collector interleaving weak roots gc_root destructor gc_ptr array
                 mark_workers gctrace threads finalizer exceptions coroutine
-                root_allocator containers optional)
+                root_allocator containers optional chan)
     tsan_targets=()
     for t in "${tsan_tests[@]}"; do
       case "$t" in
