@@ -15,6 +15,7 @@
 #include "tricolor/control.hpp"
 #include "tricolor/coroutine.hpp"
 #include "tricolor/gc_array.hpp"
+#include "tricolor/gc_chan.hpp"
 #include "tricolor/gc_ptr.hpp"
 #include "tricolor/gc_root.hpp"
 #include "tricolor/gc_vector.hpp"
