@@ -103,9 +103,8 @@
 //
 // What a blocked thread holds. The channel (`this` in its frame), its
 // waiter and the values it moves are reached from its stack and registers,
-// scanned conservatively: those words must be payload pointers (or point
-// into the payload). The channel, its waiters and rings are therefore
-// allocated out of line (detail::make_gc_out_of_line says why).
+// scanned conservatively (a word holding an object's header address counts
+// too: GCC keeps just that once make_gc is inlined, heap/heap.hpp).
 //
 // Blocked threads never delay a collection. A thread waits for a partner in
 // std::condition_variable::wait (pthread_cond_wait) and for lock_ in
@@ -197,24 +196,6 @@ class channel_wait_scope {
   channel_wait_scope(const channel_wait_scope&) = delete;
   channel_wait_scope& operator=(const channel_wait_scope&) = delete;
 };
-
-// make_gc / make_gc_array through a call the optimizer does not look into.
-// Inlined, make_gc lets GCC keep an object's slot address (its header, 8
-// bytes below the payload) in a register instead of the payload pointer,
-// and heap::find_object (heap/heap.hpp) maps a slot's start to the slot
-// before it. A thread that blocks holding only that word does not keep the
-// object alive: a producer's waiter was freed and reused while the producer
-// waited on it (chan_test's ManyThreads hung). A gc_ptr returned by a call
-// is the payload pointer, and the caller derives only addresses at or past
-// it.
-template <class U, class... Args>
-[[gnu::noinline]] gc_ptr<U> make_gc_out_of_line(Args&&... args) {
-  return make_gc<U>(std::forward<Args>(args)...);
-}
-template <class E>
-[[gnu::noinline]] gc_ptr<gc_array<E>> make_gc_array_out_of_line(std::size_t n) {
-  return make_gc_array<E>(n);
-}
 
 enum class waiter_outcome : unsigned char { waiting, completed, closed };
 
@@ -381,7 +362,7 @@ class channel {
   gc_ptr<waiter> block_in(detail::waiter_queue<T>& queue, T value,
                           std::unique_lock<std::mutex>& guard, bool sending) {
     std::condition_variable wake;
-    gc_ptr<waiter> self = detail::make_gc_out_of_line<waiter>(&wake, std::move(value));
+    gc_ptr<waiter> self = make_gc<waiter>(&wake, std::move(value));
     queue.push(self);
     detail::channel_wait_scope registered(this, &detail::descriptor_of<channel>, sending);
     while (self->outcome == detail::waiter_outcome::waiting) wake.wait(guard);
@@ -416,7 +397,7 @@ class channel {
   void grow() {
     std::size_t old_size = ring_size();
     std::size_t new_size = std::min(capacity_, std::max(first_ring_size, old_size * 2));
-    gc_ptr<gc_array<T>> bigger = detail::make_gc_array_out_of_line<T>(new_size);
+    gc_ptr<gc_array<T>> bigger = make_gc_array<T>(new_size);
     for (std::size_t i = 0; i < count_; ++i)
       (*bigger)[i] = std::move((*buffer_)[(head_ + i) % old_size]);
     buffer_ = bigger;
@@ -475,7 +456,7 @@ class gc_chan {
 // buffered, tricolor::unbounded never full.
 template <class T>
 gc_chan<T> make_chan(std::size_t capacity = 0) {
-  return gc_chan<T>(detail::make_gc_out_of_line<channel<T>>(capacity));
+  return gc_chan<T>(make_gc<channel<T>>(capacity));
 }
 
 // A std container of gc_chans with std::allocator would hold them in memory
