@@ -85,6 +85,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <new>
 #include <optional>
@@ -98,6 +99,7 @@
 #include "gc/mark_workers.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
+#include "gc/channel_leaks.hpp"
 #include "gc/leak_tracker.hpp"
 #include "gc/root_snapshot.hpp"
 #include "gc/stats.hpp"
@@ -369,20 +371,36 @@ void run_stop_the_world_cycle(cycle_record& r) {
   phase.store(gc_phase::mark, std::memory_order_relaxed);
   marker m(/*exclusive=*/true);
   leaks::begin_cycle();
+  // Through the snapshot when it is kept, as in the concurrent cycle, so
+  // that a leak report's path search finds the root words
+  // (gc/root_snapshot.hpp). The stacks of blocked threads are deferred, as
+  // there, so that those blocked on channels can be held back
+  // (gc/channel_leaks.hpp); the world stays stopped throughout.
   root_snapshot& snapshot = the_root_snapshot();
   snapshot.clear();
-  if (snapshot.kept()) {
-    // Through the snapshot, as the concurrent cycle does, so that a leak
-    // report's path search finds the root words (gc/root_snapshot.hpp).
-    fill_from_roots(r, roots::enumerate_roots(nullptr, snapshot, /*handles=*/false));
-    snapshot.scan(m);
-    r.handle_roots = roots::visit_handles(m);
-    roots::visit_root_ranges(m);
-  } else {
-    fill_from_roots(r, roots::enumerate_roots(nullptr, m));
-  }
+  roots::root_visitor& roots_to = snapshot.kept() ? static_cast<roots::root_visitor&>(snapshot) : m;
+  fill_from_roots(r, roots::enumerate_roots(nullptr, roots_to, /*handles=*/false,
+                                            /*defer_blocked=*/true));
+  channel_leak_finder channel_leaks;
+  channel_leaks.hold_back_blocked_threads();
+  auto scan_deferred = [&](const std::function<bool(const roots::thread_state&)>& now) {
+    r.stacks_bytes += roots::scan_deferred_stacks(roots_to, now);
+    if (snapshot.kept()) snapshot.scan(m);
+  };
+  scan_deferred([&](const roots::thread_state& t) { return !channel_leaks.holds(t); });
+  r.handle_roots = roots::visit_handles(m);
+  roots::visit_root_ranges(m);
   leaks::roots_visited();
   m.drain();
+  while (channel_leaks.holding()) {
+    std::vector<roots::thread_state*> released = channel_leaks.release_next();
+    channel_leaks.describe_leaked();
+    scan_deferred([&](const roots::thread_state& t) {
+      return std::find(released.begin(), released.end(), &t) != released.end();
+    });
+    m.drain();
+  }
+  leaks::note_channel_leaks(channel_leaks.leaked());
   m.flush_tallies();
   leaks::after_mark();
 
@@ -451,6 +469,9 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   snapshot.clear();
   fill_from_roots(r, roots::enumerate_roots(nullptr, snapshot, /*handles=*/false,
                                             /*defer_blocked=*/true));
+  // Threads blocked on channels: their stacks wait (gc/channel_leaks.hpp).
+  channel_leak_finder channel_leaks;
+  channel_leaks.hold_back_blocked_threads();
   if (verify) verifier::record_snapshot();
   std::uint64_t mark_start_length = mark_start_pause.end();
   pauses.add(mark_start_length, mark_start_pause.time_to_safepoint);
@@ -462,12 +483,15 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   // The stacks of the threads that were blocked when the pause began, which
   // have not moved since and stay SAFE until scanned (thread_registry.hpp).
   // Through the snapshot when it is kept for the leak reports' path search.
-  if (snapshot.kept()) {
-    r.stacks_bytes += roots::scan_deferred_stacks(snapshot);
-    snapshot.scan(m);
-  } else {
-    r.stacks_bytes += roots::scan_deferred_stacks(m);
-  }
+  auto scan_deferred = [&](const std::function<bool(const roots::thread_state&)>& now) {
+    if (snapshot.kept()) {
+      r.stacks_bytes += roots::scan_deferred_stacks(snapshot, now);
+      snapshot.scan(m);
+    } else {
+      r.stacks_bytes += roots::scan_deferred_stacks(m, now);
+    }
+  };
+  scan_deferred([&](const roots::thread_state& t) { return !channel_leaks.holds(t); });
   reach_point(test_hooks::cycle_point::marking_started);
   // gc_root handles, with the world running (roots/handles.cc says why that
   // is sound).
@@ -499,11 +523,23 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
     // What the buffers grey goes to the pool (assists, stopped at
     // safepoints, hold none).
     roots::for_each_thread([](roots::thread_state& t) { barriers::shade_recorded(t.barrier); });
-    if (the_work_pool.empty()) break;
+    if (the_work_pool.empty() && !channel_leaks.holding()) break;
+    // Grey objects left, or held-back stacks to release (marking from the
+    // rest is complete here: gc/channel_leaks.hpp, step 3).
+    std::vector<roots::thread_state*> released;
+    if (the_work_pool.empty()) released = channel_leaks.release_next();
     ++r.termination_retries;
     pauses.add(termination->end(), termination->time_to_safepoint);
+    if (!released.empty()) {
+      channel_leaks.describe_leaked();
+      scan_deferred([&](const roots::thread_state& t) {
+        return std::find(released.begin(), released.end(), &t) != released.end();
+      });
+      m.give_all_to_pool();
+    }
     release_mark_workers();
   }
+  leaks::note_channel_leaks(channel_leaks.leaked());
 
   // 3. Mark termination, the world still stopped.
   phase_clock mark_end;

@@ -93,6 +93,15 @@ std::string format_suspect(const leak_suspect& s) {
     std::snprintf(line, sizeof line, "    first seen at gc %" PRIu64 ", %" PRIu64 " cycles and %.1f s ago\n",
                   s.first_seen_cycle, s.age_cycles, s.age_seconds);
     text += line;
+  } else if (s.why == leak_suspect::reason::leaked_thread) {
+    char line[128];
+    std::snprintf(line, sizeof line, " (blocked %.1f s)", s.blocked_seconds);
+    text = "tricolor: leaked thread: " + std::to_string(s.root.thread) + " \"" + s.root.name +
+           "\" is blocked for good in " + (s.sending ? "send" : "recv") + " on a " + s.channel_type +
+           " that nothing else can reach" + line + "\n";
+    if (!s.stack.empty()) text += "    functions on its stack (return addresses, innermost first; a stale one may appear):\n";
+    for (const std::string& frame : s.stack) text += "      " + frame + "\n";
+    return text;
   } else {
     text = "tricolor: leak suspect: " +
            (s.objects > 1 ? std::to_string(s.objects) + " objects expected dead (\""
@@ -123,7 +132,9 @@ void write_json(std::ostream& out, std::uint64_t cycle, const std::vector<leak_s
   for (std::size_t i = 0; i < suspects.size(); ++i) {
     const leak_suspect& s = suspects[i];
     out << (i ? ", " : "") << "{\"reason\": "
-        << (s.why == leak_suspect::reason::growth ? "\"growth\"" : "\"expected_dead\"");
+        << (s.why == leak_suspect::reason::growth          ? "\"growth\""
+            : s.why == leak_suspect::reason::expected_dead ? "\"expected_dead\""
+                                                            : "\"leaked_thread\"");
     out << ", \"root\": {\"kind\": ";
     json_string(out, s.root.kind);
     out << ", \"name\": ";
@@ -152,7 +163,16 @@ void write_json(std::ostream& out, std::uint64_t cycle, const std::vector<leak_s
     json_string(out, s.expectation);
     out << ", \"expected_at\": {\"file\": ";
     json_string(out, s.expected_at_file);
-    out << ", \"line\": " << s.expected_at_line << "}}";
+    out << ", \"line\": " << s.expected_at_line << "}";
+    out << ", \"channel_type\": ";
+    json_string(out, s.channel_type);
+    out << ", \"sending\": " << (s.sending ? "true" : "false")
+        << ", \"blocked_seconds\": " << s.blocked_seconds << ", \"stack\": [";
+    for (std::size_t k = 0; k < s.stack.size(); ++k) {
+      out << (k ? ", " : "");
+      json_string(out, s.stack[k]);
+    }
+    out << "]}";
   }
   out << "]}\n";
 }

@@ -9,12 +9,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
 
 #include <unistd.h>
 
+#include "gc/channel_leaks.hpp"
 #include "gc/config.hpp"
 #include "gc/leak_path.hpp"
 #include "gc/leak_report_text.hpp"
@@ -139,6 +141,10 @@ struct tracker {
   std::uint64_t published_cycle = 0;
   // Expectation suspects are reported by (reason, file, line, root).
   std::map<expectation_key, expectation_group> expectation_groups;
+  // This cycle's threads leaked on channels, and those already printed (by
+  // thread id and channel type).
+  std::vector<leaked_channel_thread> channel_leaks;
+  std::set<std::pair<pid_t, std::string>> channel_leaks_printed;
 };
 
 tracker& the_tracker() {
@@ -555,6 +561,21 @@ void end_cycle(const cycle_record& record) {
     }
   }
 
+  // Threads leaked on channels (found by this cycle's marking).
+  for (const leaked_channel_thread& leak : t.channel_leaks) {
+    leak_suspect s;
+    s.why = leak_suspect::reason::leaked_thread;
+    s.root = {"thread stack", leak.thread_name, "", 0, leak.thread};
+    s.channel_type = leak.channel_type;
+    s.sending = leak.sending;
+    s.blocked_seconds = static_cast<double>(leak.blocked_ns) / 1e9;
+    s.stack = leak.frames;
+    if (t.channel_leaks_printed.insert({leak.thread, leak.channel_type}).second)
+      newly_found.push_back(s);
+    suspects.push_back(std::move(s));
+  }
+  t.channel_leaks.clear();
+
   {
     std::lock_guard guard(t.published_lock);
     t.published = std::move(suspects);
@@ -562,6 +583,10 @@ void end_cycle(const cycle_record& record) {
   }
   if (settings.leakreport)
     for (const leak_suspect& s : newly_found) print_suspect(s);
+}
+
+void note_channel_leaks(const std::vector<leaked_channel_thread>& threads) {
+  the_tracker().channel_leaks = threads;
 }
 
 std::vector<leak_suspect> published_suspects(std::uint64_t& cycle) {

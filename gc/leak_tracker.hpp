@@ -65,6 +65,7 @@
 
 namespace tricolor::gc {
 struct cycle_record;
+struct leaked_channel_thread;
 }
 
 namespace tricolor::gc::leaks {
@@ -125,5 +126,9 @@ void roots_visited();
 void after_mark();
 // The collector thread, after the sweep: history points, suspects, reports.
 void end_cycle(const cycle_record& record);
+
+// The collector thread, before end_cycle: the threads this cycle found
+// leaked on channels (gc/channel_leaks.hpp).
+void note_channel_leaks(const std::vector<leaked_channel_thread>& threads);
 
 }  // namespace tricolor::gc::leaks

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iterator>
 #include <vector>
 
@@ -86,17 +87,22 @@ root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor,
   return totals;
 }
 
-std::uint64_t scan_deferred_stacks(root_visitor& visitor) {
+std::uint64_t scan_deferred_stacks(root_visitor& visitor,
+                                   const std::function<bool(const thread_state&)>& now) {
   // No lock: a pending thread is SAFE and stays so (it cannot exit) until
   // finish_stack_scan, and it may hold any lock when it wakes (the registry
   // lock, if it was waiting for it), so the scan must not take one.
   std::uint64_t bytes = 0;
-  for (thread_state* t : deferred_threads()) {
+  std::vector<thread_state*>& pending = deferred_threads();
+  std::erase_if(pending, [&](thread_state* t) {
+    if (now && !now(*t)) return false;
     bytes += visit_thread(*t, t->saved, visitor);
     finish_stack_scan(*t);
-  }
-  deferred_threads().clear();
+    return true;
+  });
   return bytes;
 }
+
+bool deferred_stacks_left() { return !deferred_threads().empty(); }
 
 }  // namespace tricolor::roots

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 
 namespace tricolor::roots {
 
@@ -64,9 +65,13 @@ struct root_scan_totals {
 root_scan_totals enumerate_roots(thread_state* self, root_visitor& visitor,
                                  bool handles = true, bool defer_blocked = false);
 
-// Visits the threads whose scan enumerate_roots deferred, and lets each leave
-// SAFE. The world running, before marking can end. Returns the stack bytes.
-std::uint64_t scan_deferred_stacks(root_visitor& visitor);
+// Visits the threads whose scan enumerate_roots deferred (those for which
+// `now` is true, when given; the others stay deferred), and lets each leave
+// SAFE. The world running, before marking can end (every deferred stack
+// must be scanned by then). Returns the stack bytes.
+std::uint64_t scan_deferred_stacks(root_visitor& visitor,
+                                   const std::function<bool(const thread_state&)>& now = {});
+bool deferred_stacks_left();
 
 // Parts of the root set, used by enumerate_roots (roots/data_segments.cc,
 // roots/handles.cc).

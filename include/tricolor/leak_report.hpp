@@ -12,7 +12,10 @@
 //     gc/leak_tracker.hpp);
 //   * expectation: an object given to expect_dead() that is still reachable
 //     at the end of the second cycle that began after the call (with or
-//     without leakreport=1).
+//     without leakreport=1);
+//   * threads leaked on channels: a thread blocked in a gc_chan operation on
+//     a channel that nothing but such blocked threads can reach (it can
+//     never be woken; gc/channel_leaks.hpp), with or without leakreport=1.
 //
 // Each suspect is printed on stderr when it is found (leakreport=1) and in a
 // summary at exit, and is returned by leak_report() and written as JSON by
@@ -84,7 +87,7 @@ struct leak_type_share {
 };
 
 struct leak_suspect {
-  enum class reason { growth, expected_dead };
+  enum class reason { growth, expected_dead, leaked_thread };
   reason why = reason::growth;
   leak_root root;
   // The cycles this root has been seen in, and for how long.
@@ -115,6 +118,14 @@ struct leak_suspect {
   std::string expectation;
   std::string expected_at_file;
   unsigned expected_at_line = 0;
+  // leaked_thread: a thread (root) blocked for good in a gc_chan operation,
+  // on a channel nothing that runs can reach; the channel's type, the
+  // operation, how long it had been blocked, and the functions found on
+  // its stack (return addresses, innermost first).
+  std::string channel_type;
+  bool sending = false;
+  double blocked_seconds = 0;
+  std::vector<std::string> stack;
 };
 
 inline constexpr std::uint64_t path_search_limit = 4'000'000;
