@@ -4,6 +4,7 @@
 #include <link.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "gc/channel_waits.hpp"
 #include "gc/marker.hpp"
@@ -83,10 +84,19 @@ std::vector<roots::thread_state*> channel_leak_finder::release_next() {
   return next;
 }
 
+// The thread's name now (a thread often names itself after it started),
+// else the one it had when it registered.
+std::string current_name(const roots::thread_state& t) {
+  std::ifstream comm("/proc/self/task/" + std::to_string(t.tid) + "/comm");
+  std::string name;
+  if (std::getline(comm, name) && !name.empty()) return name;
+  return t.name;
+}
+
 void channel_leak_finder::describe_leaked() {
   std::uint64_t now = monotonic_ns();
   for (const held_thread& h : leaked_held_) {
-    leaked_channel_thread leak{h.thread->tid, h.thread->name, h.channel_type, h.sending,
+    leaked_channel_thread leak{h.thread->tid, current_name(*h.thread), h.channel_type, h.sending,
                                now > h.since_ns ? now - h.since_ns : 0, {}};
     for (std::uintptr_t word : code_words(*h.thread)) {
       std::string frame = roots::describe_code_address(word);

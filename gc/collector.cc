@@ -387,10 +387,13 @@ void run_stop_the_world_cycle(cycle_record& r) {
     r.stacks_bytes += roots::scan_deferred_stacks(roots_to, now);
     if (snapshot.kept()) snapshot.scan(m);
   };
-  scan_deferred([&](const roots::thread_state& t) { return !channel_leaks.holds(t); });
+  // Named roots first, then the stacks (see the concurrent cycle).
+  if (snapshot.kept()) snapshot.scan_globals(m);
   r.handle_roots = roots::visit_handles(m);
   roots::visit_root_ranges(m);
   leaks::roots_visited();
+  m.drain();
+  scan_deferred([&](const roots::thread_state& t) { return !channel_leaks.holds(t); });
   m.drain();
   while (channel_leaks.holding()) {
     std::vector<roots::thread_state*> released = channel_leaks.release_next();
@@ -478,7 +481,25 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   signal_progress();
   phase_clock mark_start;
   // The snapshot's words, judged now that the world runs (root_snapshot.hpp),
-  // before the marker can conclude anything.
+  // before the marker can conclude anything. With leak tracking, the named
+  // roots (variables, gc_roots, root ranges) are marked through first and
+  // the stacks after: a stack word that points into a structure a variable
+  // owns (a temporary of the code using it) then leaves the structure
+  // credited to the variable, as a reader of the report expects. Marking
+  // the snapshot's stack words later is as sound as marking them at once
+  // (root_snapshot.hpp).
+  const bool named_roots_first = leaks::tracking();
+  if (named_roots_first) {
+    snapshot.scan_globals(m);
+    r.handle_roots = roots::visit_handles(m);
+    roots::visit_root_ranges(m);
+    leaks::roots_visited();
+    m.flush_tallies();
+    m.give_all_to_pool();
+    release_mark_workers();
+    while (mark_workers_busy() || assists_running() > 0 || !the_work_pool.empty())
+      wait_for_mark_workers();
+  }
   snapshot.scan(m);
   // The stacks of the threads that were blocked when the pause began, which
   // have not moved since and stay SAFE until scanned (thread_registry.hpp).
@@ -495,9 +516,11 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   reach_point(test_hooks::cycle_point::marking_started);
   // gc_root handles, with the world running (roots/handles.cc says why that
   // is sound).
-  r.handle_roots = roots::visit_handles(m);
-  roots::visit_root_ranges(m);  // root_allocator blocks: roots/root_ranges.hpp
-  leaks::roots_visited();
+  if (!named_roots_first) {
+    r.handle_roots = roots::visit_handles(m);
+    roots::visit_root_ranges(m);  // root_allocator blocks: roots/root_ranges.hpp
+    leaks::roots_visited();
+  }
   m.flush_tallies();
 
   m.give_all_to_pool();

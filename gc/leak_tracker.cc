@@ -126,8 +126,11 @@ struct tracker {
   // report reads: published, and the records' identities.
   std::vector<root_record> records;
   std::unordered_map<root_key, std::uint32_t, root_key_hash> ids;
+  // This cycle's totals: sized in roots_visited() for the ids known then
+  // plus room for those made later in the cycle (a deferred thread's stack,
+  // say); an id past the end is counted as "other roots".
   std::atomic<cycle_total*> totals{nullptr};
-  std::size_t totals_size = 0;
+  std::atomic<std::size_t> totals_size{0};
   // Mark phases begun: written in the mark-start pause, read by expect_dead
   // in a runtime_section (which no pause overlaps).
   std::atomic<std::uint64_t> marks_started{0};
@@ -272,13 +275,15 @@ void root_tally::flush() {
   if (touched_.empty()) return;
   tracker& t = the_tracker();
   cycle_total* totals = t.totals.load(std::memory_order_acquire);
+  const std::size_t size = t.totals_size.load(std::memory_order_relaxed);
   for (std::uint32_t root : touched_) {
     entry& e = counts_[root];
     if (totals != nullptr) {
-      totals[root].objects.fetch_add(e.objects, std::memory_order_relaxed);
-      totals[root].bytes.fetch_add(e.bytes, std::memory_order_relaxed);
-      totals[root].sample.store(reinterpret_cast<std::uintptr_t>(e.sample) ^ disguise,
-                                std::memory_order_relaxed);
+      cycle_total& total = totals[root < size ? root : 1];
+      total.objects.fetch_add(e.objects, std::memory_order_relaxed);
+      total.bytes.fetch_add(e.bytes, std::memory_order_relaxed);
+      total.sample.store(reinterpret_cast<std::uintptr_t>(e.sample) ^ disguise,
+                         std::memory_order_relaxed);
     }
     e = entry{};
   }
@@ -293,14 +298,16 @@ void begin_cycle() {
 void roots_visited() {
   tracker& t = the_tracker();
   if (!tracking()) return;
-  if (t.totals_size < t.records.size()) {
+  constexpr std::size_t room_for_later_ids = 4096;
+  if (t.totals_size.load(std::memory_order_relaxed) < t.records.size() + room_for_later_ids / 2) {
     delete[] t.totals.load(std::memory_order_relaxed);
-    t.totals_size = t.records.size() + t.records.size() / 2 + 64;
-    t.totals.store(new cycle_total[t.totals_size], std::memory_order_release);
+    std::size_t size = t.records.size() + t.records.size() / 2 + room_for_later_ids;
+    t.totals_size.store(size, std::memory_order_relaxed);
+    t.totals.store(new cycle_total[size], std::memory_order_release);
     return;
   }
   cycle_total* totals = t.totals.load(std::memory_order_relaxed);
-  for (std::size_t i = 0; i < t.totals_size; ++i) {
+  for (std::size_t i = 0; i < t.totals_size.load(std::memory_order_relaxed); ++i) {
     totals[i].objects.store(0, std::memory_order_relaxed);
     totals[i].bytes.store(0, std::memory_order_relaxed);
     totals[i].sample.store(0, std::memory_order_relaxed);
@@ -432,7 +439,8 @@ void end_cycle(const cycle_record& record) {
     static const bool summary_registered = [] { return std::atexit(print_summary_at_exit) == 0; }();
     (void)summary_registered;
     cycle_total* totals = t.totals.load(std::memory_order_relaxed);
-    for (std::size_t id = 2; id < t.records.size() && id < t.totals_size; ++id) {
+    for (std::size_t id = 2; id < t.records.size() && id < t.totals_size.load(std::memory_order_relaxed);
+         ++id) {
       std::uint64_t objects = totals[id].objects.load(std::memory_order_relaxed);
       if (objects == 0) continue;
       root_record& r = t.records[id];

@@ -118,8 +118,9 @@ class root_tally {
 
 // The collector thread, in the mark-start pause: a new cycle's totals.
 void begin_cycle();
-// The collector thread, after visiting every root and before any other
-// marker can see an item from them: the totals are sized for the ids known.
+// The collector thread, before any other marker can see an item of this
+// cycle (before the mark workers are first released): the totals are reset
+// and sized for the ids known, with room for more.
 void roots_visited();
 // The collector thread, in the mark termination pause (every object
 // reachable is marked): expectations checked.

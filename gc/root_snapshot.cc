@@ -9,7 +9,6 @@ namespace tricolor::gc {
 void root_snapshot::clear() {
   words_.clear();
   segments_.clear();
-  scanned_segments_ = 0;
   keep_ = leaks::keep_root_snapshot();
 }
 
@@ -46,11 +45,20 @@ void root_snapshot::scan(marker& m) {
     words_.clear();
     return;
   }
-  std::size_t index = 0;
-  for_each_range([&](const range& r) {
-    if (index++ >= scanned_segments_) m.scan_words(r.words, r.count, r.address, r.root, r.global);
-  });
-  scanned_segments_ = segments_.size();
+  scan_where(m, false);
+}
+
+void root_snapshot::scan_globals(marker& m) { scan_where(m, true); }
+
+void root_snapshot::scan_where(marker& m, bool globals_only) {
+  for (std::size_t i = 0; i < segments_.size(); ++i) {
+    segment& seg = segments_[i];
+    if (seg.scanned || (globals_only && !seg.global)) continue;
+    std::size_t end = i + 1 < segments_.size() ? segments_[i + 1].first_word : words_.size();
+    m.scan_words(words_.data() + seg.first_word, end - seg.first_word, seg.address, seg.root,
+                 seg.global);
+    seg.scanned = true;
+  }
 }
 
 root_snapshot& the_root_snapshot() {

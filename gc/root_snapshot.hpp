@@ -52,6 +52,9 @@ class root_snapshot final : public roots::root_visitor {
   // the pause are copied here too after it (scan_deferred_stacks), and a
   // second scan() takes them.
   void scan(marker& m);
+  // With the snapshot kept: only the data segments' ranges (the leak
+  // tracker's marking order, gc/collector.cc); scan() takes the rest later.
+  void scan_globals(marker& m);
 
   // One copied range, for the path search.
   struct range {
@@ -80,12 +83,13 @@ class root_snapshot final : public roots::root_visitor {
     bool global;
     std::uintptr_t address;
     std::size_t first_word;
+    bool scanned = false;
   };
+  void scan_where(marker& m, bool globals_only);
   void start_segment(const roots::root_identity& root, std::uintptr_t address);
 
   std::vector<std::uintptr_t> words_;
-  std::vector<segment> segments_;  // leak tracking only
-  std::size_t scanned_segments_ = 0;
+  std::vector<segment> segments_;  // kept snapshots only
   bool keep_ = false;
 };
 

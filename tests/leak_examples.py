@@ -67,6 +67,23 @@ def main():
           and [h["type"].split("::")[-1] for h in dead[0]["path"]][1:] == ["save_on_exit", "document_window"]
           and dead[0]["bytes"] >= 8 * 4 * 1024 * 1024, json.dumps(dead)[:2000])
 
+    # (Its final report no longer holds the unbounded queue: drained and
+    # closed, it stopped growing; the program checks right after that run.)
+    code, out, err = run(build, "leak_channel_backlog")
+    report_of(out)
+    check("leak_channel_backlog: the unbounded queue's global grows, the bounded one stays quiet",
+          code == 0 and "unbounded queue reported: yes; bounded queue reported: no" in out
+          and "global `(anonymous namespace)::unbounded_log_queue`" in err
+          and "::bounded_log_queue`" not in err, out + err[-2000:])
+
+    code, out, err = run(build, "leak_blocked_worker")
+    report = report_of(out)
+    leaked = [s for s in report["suspects"] if s["reason"] == "leaked_thread"]
+    check("leak_blocked_worker: one thread leaked on a channel of jobs, named image-worker",
+          code == 0 and len(leaked) == 1 and "channel<" in leaked[0]["channel_type"]
+          and "job" in leaked[0]["channel_type"] and leaked[0]["root"]["name"] == "image-worker"
+          and not leaked[0]["sending"], json.dumps(report)[:2000])
+
     code, out, err = run(build, "shared_ptr_cycle")
     check("shared_ptr_cycle: tricolor frees the cycles, nothing reported", code == 0
           and "leak_report(): 0 suspect(s)" in out, out + err[-2000:])
