@@ -330,9 +330,10 @@ void after_mark() {
 
 namespace {
 
-// The growth rule of leak_tracker.hpp over the newest window + 1 points.
+// The growth rule of leak_tracker.hpp: seen in the last 2 * window + 1
+// cycles, growing over the newest window + 1 points.
 bool grows(const root_record& r, std::size_t window) {
-  if (r.history.size() < window + 1) return false;
+  if (r.history.size() < 2 * window + 1) return false;
   std::size_t first = r.history.size() - window - 1;
   if (r.history.back().cycle - r.history[first].cycle != window) return false;
   std::size_t increases = 0;
@@ -452,7 +453,7 @@ void end_cycle(const cycle_record& record) {
       }
       r.history.push_back({record.number, totals[id].bytes.load(std::memory_order_relaxed),
                            objects, now_ns});
-      while (r.history.size() > window + 1) r.history.pop_front();
+      while (r.history.size() > 2 * window + 1) r.history.pop_front();
       r.sample = reinterpret_cast<const void*>(totals[id].sample.load(std::memory_order_relaxed));
       if (grows(r, window)) {
         r.quiet_cycles = 0;

@@ -29,11 +29,14 @@
 // reports itself idle, so the totals are complete when marking terminates.
 //
 // Growth rule. At the end of each cycle every root seen gets a history
-// point (bytes, objects). A root is a growth suspect when, over the last W
-// cycles (W = leakcycles, default 8), it was seen in every cycle, its bytes
-// grew in at least 3W/4 of them, and its bytes now exceed those W cycles
-// ago by at least growth_threshold_bytes and by 10 %. It stops being one
-// when W cycles pass without growth. A steady program stays quiet: a
+// point (bytes, objects). A root is a growth suspect when it has been seen
+// in each of the last 2W + 1 cycles (W = leakcycles, default 8), and over
+// the last W of them its bytes grew in at least 3W/4 and now exceed those
+// W cycles ago by at least growth_threshold_bytes and by 10 %. The first W
+// cycles of a root are its warm-up, never judged: a program builds its
+// long-lived structures at start (binary-trees' long-lived tree grows over
+// its first 8 cycles, from its main thread's stack). A suspect stops being
+// one when W cycles pass without growth. A steady program stays quiet: a
 // bounded cache's bytes go up and down, and request-scoped memory belongs
 // to stacks that grow and shrink.
 //

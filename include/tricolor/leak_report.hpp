@@ -8,8 +8,8 @@
 //
 //   * growth: a root whose credited bytes grew in most of the last
 //     `leakcycles` cycles (TRICOLOR_DEBUG=leakcycles=N, default 8) by at
-//     least growth_threshold_bytes and 10 % (the rule is in
-//     gc/leak_tracker.hpp);
+//     least growth_threshold_bytes and 10 %, after a warm-up of as many
+//     cycles (the rule is in gc/leak_tracker.hpp);
 //   * expectation: an object given to expect_dead() that is still reachable
 //     at the end of the second cycle that began after the call (with or
 //     without leakreport=1);
