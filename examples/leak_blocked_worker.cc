@@ -6,7 +6,7 @@
 // for certain; the report names the thread, the channel's type and the
 // functions on its stack.
 //
-//     TRICOLOR_DEBUG=leakreport=1 build/examples/leak_blocked_worker
+//     TRICOLOR_DEBUG=leakreport=1,leakcycles=8 build/examples/leak_blocked_worker
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -45,7 +45,7 @@ class dispatcher {
 }  // namespace
 
 int main() {
-  setenv("TRICOLOR_DEBUG", "leakreport=1", /*overwrite=*/0);
+  setenv("TRICOLOR_DEBUG", "leakreport=1,leakcycles=8", /*overwrite=*/0);
   std::thread(use_a_dispatcher_and_drop_it).join();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the worker is in recv()
   tricolor::collect();

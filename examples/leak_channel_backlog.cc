@@ -4,7 +4,7 @@
 // with a bounded channel (the producer waits when 64 messages wait) stays
 // quiet.
 //
-//     TRICOLOR_DEBUG=leakreport=1 build/examples/leak_channel_backlog
+//     TRICOLOR_DEBUG=leakreport=1,leakcycles=8 build/examples/leak_channel_backlog
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -45,7 +45,7 @@ bool reported(const char* name) {
 }  // namespace
 
 int main() {
-  setenv("TRICOLOR_DEBUG", "leakreport=1", /*overwrite=*/0);
+  setenv("TRICOLOR_DEBUG", "leakreport=1,leakcycles=8", /*overwrite=*/0);
   run(unbounded_log_queue, tricolor::unbounded, 10'000);
   bool leak_found = reported("unbounded_log_queue");
   run(bounded_log_queue, 64, 10'000);

@@ -5,7 +5,7 @@
 //     report names the gc_root that still holds it and the path;
 //   * leakreport=1 growth: the registry's gc_root grows every cycle.
 //
-//     TRICOLOR_DEBUG=leakreport=1 build/examples/leak_listeners
+//     TRICOLOR_DEBUG=leakreport=1,leakcycles=8 build/examples/leak_listeners
 //
 // The fix is the commented line in close_session().
 #include <cstdio>
@@ -58,7 +58,7 @@ void close_session(const tricolor::gc_ptr<session>& s) {
 }  // namespace
 
 int main() {
-  setenv("TRICOLOR_DEBUG", "leakreport=1", /*overwrite=*/0);
+  setenv("TRICOLOR_DEBUG", "leakreport=1,leakcycles=8", /*overwrite=*/0);
   for (int id = 0; id < 12'000; ++id) {
     tricolor::gc_ptr<session> s = open_session(id);
     close_session(s);

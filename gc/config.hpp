@@ -19,7 +19,7 @@
 //                           marked memory to roots and report leak suspects
 //                           on stderr; gc/leak_tracker.hpp), leakcycles=N
 //                           (cycles of growth that make a suspect, 2 to 64;
-//                           default 8)
+//                           default 16)
 //     TRICOLOR_MARK_WORKERS upper bound on background marking threads: a
 //                           whole number from 1 to 1024; default (unset) one
 //                           per CPU (gc/mark_workers.hpp: how many mark, and
@@ -57,7 +57,7 @@ struct config {
   // Leak tracking (gc/leak_tracker.hpp): TRICOLOR_DEBUG=leakreport=1 and
   // leakcycles=N.
   bool leakreport = false;
-  int leak_cycles = 8;
+  int leak_cycles = 16;
 };
 
 inline constexpr int max_leak_cycles = 64;

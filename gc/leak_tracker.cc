@@ -45,6 +45,7 @@ struct history_point {
   std::uint64_t bytes;
   std::uint64_t objects;
   std::uint64_t time_ns;
+  bool blocked;  // a stack root: its thread was blocked at that cycle's start
 };
 
 struct root_record {
@@ -65,6 +66,10 @@ struct root_record {
   std::uint64_t first_cycle = 0;
   std::uint64_t first_seen_ns = 0;
   std::deque<history_point> history;  // consecutive cycles, newest last
+  std::uint64_t peak_dropped = 0;      // the most bytes of the points dropped
+  // A stack root: the mark phase (marks_started) in which its thread was
+  // last found blocked.
+  std::uint64_t blocked_in_mark = 0;
   // Growth suspect state.
   bool suspect = false;
   std::uint64_t quiet_cycles = 0;
@@ -223,8 +228,12 @@ std::uint32_t root_id(const roots::root_identity& root) {
     default: key = {cls, root.name, root.file, root.line, 0};
   }
   auto found = t.ids.find(key);
-  if (found != t.ids.end()) return found->second;
+  if (found != t.ids.end()) {
+    if (root.blocked) t.records[found->second].blocked_in_mark = t.marks_started.load(std::memory_order_relaxed);
+    return found->second;
+  }
   root_record r;
+  if (root.blocked) r.blocked_in_mark = t.marks_started.load(std::memory_order_relaxed);
   r.cls = cls;
   r.key_name = root.name;
   r.key_file = root.file;
@@ -336,12 +345,21 @@ bool grows(const root_record& r, std::size_t window) {
   if (r.history.size() < 2 * window + 1) return false;
   std::size_t first = r.history.size() - window - 1;
   if (r.history.back().cycle - r.history[first].cycle != window) return false;
+  // A running thread's stack holds the work in progress (a structure being
+  // built over many cycles, stale words of its frames): only a thread that
+  // was blocked at every cycle of the window is judged by its growth.
+  if (r.cls == root_class::stack)
+    for (std::size_t i = first; i < r.history.size(); ++i)
+      if (!r.history[i].blocked) return false;
   std::size_t increases = 0;
   for (std::size_t i = first + 1; i < r.history.size(); ++i)
     increases += r.history[i].bytes > r.history[i - 1].bytes;
   std::uint64_t before = r.history[first].bytes, now = r.history.back().bytes;
+  // A new high: above anything the root held before the window.
+  std::uint64_t earlier_peak = r.peak_dropped;
+  for (std::size_t i = 0; i < first; ++i) earlier_peak = std::max(earlier_peak, r.history[i].bytes);
   return increases * 4 >= window * 3 && now >= before + growth_threshold_bytes &&
-         now >= before + before / 10;
+         now >= before + before / 10 && now > earlier_peak;
 }
 
 leak_suspect describe(const root_record& r, std::size_t window) {
@@ -450,10 +468,15 @@ void end_cycle(const cycle_record& record) {
         r.first_seen_ns = now_ns;
       } else if (r.history.back().cycle + 1 != record.number) {
         r.history.clear();  // not seen in every cycle: a new streak
+        r.peak_dropped = 0;
       }
       r.history.push_back({record.number, totals[id].bytes.load(std::memory_order_relaxed),
-                           objects, now_ns});
-      while (r.history.size() > 2 * window + 1) r.history.pop_front();
+                           objects, now_ns,
+                           r.blocked_in_mark == t.marks_started.load(std::memory_order_relaxed)});
+      while (r.history.size() > 2 * window + 1) {
+        r.peak_dropped = std::max(r.peak_dropped, r.history.front().bytes);
+        r.history.pop_front();
+      }
       r.sample = reinterpret_cast<const void*>(totals[id].sample.load(std::memory_order_relaxed));
       if (grows(r, window)) {
         r.quiet_cycles = 0;
@@ -482,6 +505,7 @@ void end_cycle(const cycle_record& record) {
       root_record& r = t.records[id];
       if (!r.history.empty() && r.history.back().cycle != record.number) {
         r.history.clear();
+        r.peak_dropped = 0;
         r.suspect = false;
       }
     }

@@ -30,12 +30,21 @@
 //
 // Growth rule. At the end of each cycle every root seen gets a history
 // point (bytes, objects). A root is a growth suspect when it has been seen
-// in each of the last 2W + 1 cycles (W = leakcycles, default 8), and over
+// in each of the last 2W + 1 cycles (W = leakcycles, default 16), and over
 // the last W of them its bytes grew in at least 3W/4 and now exceed those
-// W cycles ago by at least growth_threshold_bytes and by 10 %. The first W
-// cycles of a root are its warm-up, never judged: a program builds its
+// W cycles ago by at least growth_threshold_bytes and by 10 %, and exceed
+// every figure the root had before those W cycles (a new high). The first
+// W cycles of a root are its warm-up, never judged: a program builds its
 // long-lived structures at start (binary-trees' long-lived tree grows over
-// its first 8 cycles, from its main thread's stack). A suspect stops being
+// its first 8 cycles, from its main thread's stack). The new high keeps a
+// large temporary structure quiet when it is built over many cycles but
+// never outgrows what the same root held before (binary-trees' deepest
+// trees, from the same stack, after its larger stretch tree). A thread's
+// stack is judged only while its thread was blocked at the start of every
+// cycle of the window (a worker that piles up buffers between waits): a
+// running thread's stack holds its work in progress, and stale words of its
+// frames (binary-trees' main thread grew past its earlier high in one run
+// of four, with a default window, before this). A suspect stops being
 // one when W cycles pass without growth. A steady program stays quiet: a
 // bounded cache's bytes go up and down, and request-scoped memory belongs
 // to stacks that grow and shrink.

@@ -35,6 +35,8 @@ struct root_identity {
   unsigned line;
   pid_t thread;          // stack, registers, tls: the thread's id; else 0
   std::uintptr_t load_bias = 0;  // global: the module's (dlpi_addr)
+  bool blocked = false;          // stack, registers, tls: the thread was
+                                 // blocked (SAFE) when the pause began
 };
 
 class root_visitor {

@@ -220,7 +220,7 @@ TEST(ParseDebug, Safepointwarn) {
 TEST(ParseDebug, LeakReportAndLeakCycles) {
   config out;
   EXPECT_FALSE(out.leakreport);
-  EXPECT_EQ(out.leak_cycles, 8) << "the default growth window";
+  EXPECT_EQ(out.leak_cycles, 16) << "the default growth window";
   std::string diagnostics;
   parse_debug("leakreport=1,leakcycles=12", out, &diagnostics);
   EXPECT_TRUE(out.leakreport);

@@ -1,7 +1,7 @@
 // Leak reports (include/tricolor/leak_report.hpp): the leaks a collected
 // program still has, named by the root that keeps them.
 //
-// Run with TRICOLOR_DEBUG=leakreport=1 and TRICOLOR_GC_PERCENT=off
+// Run with TRICOLOR_DEBUG=leakreport=1,leakcycles=8 and TRICOLOR_GC_PERCENT=off
 // (tests/meson.build), so that the only cycles are the tests' collect()
 // calls and "the Nth cycle" is exact; again with gcstoptheworld=1 (the
 // stop-the-world collector attributes the same way), and the expect_dead
@@ -71,7 +71,7 @@ std::string report_text(const std::vector<leak_suspect>& all) {
   return text;
 }
 
-constexpr std::size_t window = 8;  // leakcycles' default
+constexpr std::size_t window = 8;  // leakcycles, as tests/meson.build sets it
 
 // Cycles a control runs: 100, or TRICOLOR_LEAK_CONTROL_CYCLES (the
 // ThreadSanitizer run of scripts/dev.sh asks for 20: a cycle takes about
@@ -115,7 +115,7 @@ TEST(LeakReport, GrowingStaticCacheIsNamedWithItsSizeAndPath) {
     if (find_suspect(report, "pages_by_key", leak_suspect::reason::growth)) found_at = cycle;
   }
   // Seen in 17 cycles (8 of warm-up), growing in each of the last 8 steps:
-  // reported at the end of the 17th.
+  // reported at the end of the 17th (leakcycles=8).
   ASSERT_EQ(found_at, 2 * window + 1) << report_text(report);
   const leak_suspect& s = *find_suspect(report, "pages_by_key", leak_suspect::reason::growth);
   EXPECT_EQ(s.root.kind, "global");

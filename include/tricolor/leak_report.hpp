@@ -7,7 +7,7 @@
 // from, keeps each root's history across cycles, and reports:
 //
 //   * growth: a root whose credited bytes grew in most of the last
-//     `leakcycles` cycles (TRICOLOR_DEBUG=leakcycles=N, default 8) by at
+//     `leakcycles` cycles (TRICOLOR_DEBUG=leakcycles=N, default 16) by at
 //     least growth_threshold_bytes and 10 %, after a warm-up of as many
 //     cycles (the rule is in gc/leak_tracker.hpp);
 //   * expectation: an object given to expect_dead() that is still reachable
