@@ -1,20 +1,26 @@
-// Heap profile sampling and in-use accounting; the design is in
-// heap_profile.hpp.
+// Heap profile sampling, in-use accounting and write_heap_profile; the design
+// is in heap_profile.hpp.
 #include "gc/heap_profile.hpp"
 
 #include <execinfo.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <ostream>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "gc/config.hpp"
 #include "gc/marker.hpp"
+#include "gc/pprof_writer.hpp"
 #include "roots/thread_registry.hpp"
+#include "tricolor/heap_profile.hpp"
 #include "tricolor/internal/thread_cache.hpp"
 
 namespace tricolor::gc::heap_profile {
@@ -145,6 +151,51 @@ void record(const void* slot, std::size_t slot_bytes, int rate) {
   s.live.push_back({disguise(slot), &site, weight, slot_bytes});
 }
 
+// True for a symbol of the library's namespace (Itanium mangling: "_Z",
+// "Z" for a local entity such as make_gc's lambda, "N" for a nested name,
+// cv and ref qualifiers, then the first component "8tricolor").
+bool in_library_namespace(std::string_view symbol) {
+  if (!symbol.starts_with("_Z")) return false;
+  symbol.remove_prefix(2);
+  if (symbol.starts_with('Z')) symbol.remove_prefix(1);
+  if (!symbol.starts_with('N')) return false;
+  symbol.remove_prefix(1);
+  while (!symbol.empty() && std::string_view("rVKRO").find(symbol.front()) != std::string_view::npos)
+    symbol.remove_prefix(1);
+  return symbol.starts_with("8tricolor");
+}
+
+std::int64_t rounded_count(double value) { return std::llround(std::max(value, 0.0)); }
+
+constexpr std::size_t num_sample_types = 4;
+using sample_values = std::array<std::int64_t, num_sample_types>;
+
+struct site_snapshot {
+  call_stack stack;
+  sample_values values;  // alloc objects, alloc bytes, inuse objects, inuse bytes
+};
+
+// What the profile shows of each site (heap_profile.hpp, 3), under the lock
+// (in a runtime_section).
+std::vector<site_snapshot> snapshot_sites() {
+  std::vector<site_snapshot> out;
+  profile_state& s = state();
+  std::lock_guard guard(s.lock);
+  const bool before_first_mark = s.completed_marks == 0;
+  for (auto& [stack, site] : s.sites) {
+    catch_up(site, s.completed_marks);
+    sampled_totals allocated = site.allocated;
+    if (before_first_mark) allocated.add(site.allocated_since);
+    sample_values values = {
+        rounded_count(allocated.objects), rounded_count(allocated.bytes),
+        rounded_count(allocated.objects - site.freed.objects),
+        rounded_count(allocated.bytes - site.freed.bytes)};
+    if (std::any_of(values.begin(), values.end(), [](std::int64_t v) { return v != 0; }))
+      out.push_back({stack, values});
+  }
+  return out;
+}
+
 }  // namespace
 
 void after_mark() {
@@ -180,6 +231,46 @@ void* heap::sample_allocation(thread_cache& cache, void* slot, std::size_t slot_
   cache.bytes_until_sample = gc::heap_profile::next_sample_distance(cache, rate);
   if (rate > 0) gc::heap_profile::record(slot, slot_bytes, rate);
   return slot;
+}
+
+void write_heap_profile(std::ostream& out) {
+  using namespace gc::heap_profile;
+  std::vector<site_snapshot> sites;
+  {
+    roots::runtime_section runtime;
+    sites = snapshot_sites();
+  }
+
+  // The library's frames at the top of each stack go (their number depends
+  // on inlining), with whatever backtrace() put above them (a sanitizer's
+  // interceptor); stacks that become equal are added together.
+  gc::pprof::code_map code;
+  auto in_library = [&](std::uintptr_t address) {
+    const gc::pprof::function_symbol* f = code.function_at(address);
+    return f != nullptr && in_library_namespace(f->system_name);
+  };
+  std::map<call_stack, sample_values> by_stack;
+  for (const site_snapshot& site : sites) {
+    auto library = std::find_if(site.stack.begin(), site.stack.end(), in_library);
+    auto first_caller = library == site.stack.end()
+                            ? site.stack.begin()
+                            : std::find_if_not(library, site.stack.end(), in_library);
+    sample_values& values = by_stack[call_stack(first_caller, site.stack.end())];
+    for (std::size_t i = 0; i < num_sample_types; ++i) values[i] += site.values[i];
+  }
+
+  gc::pprof::profile p;
+  p.sample_types = {{"alloc_objects", "count"}, {"alloc_space", "bytes"},
+                    {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
+  p.default_sample_type = "inuse_space";
+  p.period_type = {"space", "bytes"};
+  p.period = gc::environment_config().mem_profile_rate;
+  p.time_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  for (const auto& [stack, values] : by_stack)
+    p.samples.push_back({stack, std::vector<std::int64_t>(values.begin(), values.end())});
+  gc::pprof::write_profile(p, code, out);
 }
 
 }  // namespace tricolor

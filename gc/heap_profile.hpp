@@ -1,6 +1,7 @@
 // The heap profile: sampled allocations, their call stacks, and which of them
 // are still in use (Go's memory profile, runtime/mprof.go, on tricolor's
-// heap).
+// heap). The public call is tricolor::write_heap_profile
+// (tricolor/heap_profile.hpp); the pprof encoding is gc/pprof_writer.hpp.
 //
 // 1. Sampling
 // -----------
