@@ -12,7 +12,9 @@
 //   5. refills the cursor (sweeping a few spans first if its class has no
 //      swept span with room) or allocates a large span; if the arena is
 //      exhausted, waits for a full cycle and retries, then throws
-//      std::bad_alloc.
+//      std::bad_alloc;
+//   6. counts the slot toward the thread's next heap profile sample, as the
+//      fast path does (gc/heap_profile.hpp).
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -46,6 +48,21 @@ void* try_allocate(roots::thread_state* self, std::size_t bytes) {
   if (void* slot = self->cache.try_allocate(cls)) return slot;
   return heap::the_heap.refill_and_allocate(self->cache, cls);
 }
+
+// What the heap spends on an object of `bytes`: its size class's slot, or a
+// large object's whole pages.
+std::size_t slot_bytes_for(std::size_t bytes) {
+  if (bytes > heap::max_small_size)
+    return (bytes + heap::page_size - 1) & ~(heap::page_size - 1);
+  return heap::size_class_bytes[heap::size_class_of(bytes)];
+}
+
+void* counted_for_sampling(roots::thread_state* self, void* slot, std::size_t bytes) {
+  std::size_t slot_bytes = slot_bytes_for(bytes);
+  if (self->cache.reaches_sample(slot_bytes))
+    return heap::sample_allocation(self->cache, slot, slot_bytes);
+  return slot;
+}
 }  // namespace
 
 void* heap::allocate_slow(std::size_t bytes) {
@@ -54,9 +71,9 @@ void* heap::allocate_slow(std::size_t bytes) {
   safepoint();
   // A refill takes up to 64 slots.
   gc::pace_allocation(self, bytes <= heap::max_small_size ? 64 * bytes : bytes);
-  if (void* slot = try_allocate(self, bytes)) return slot;
+  if (void* slot = try_allocate(self, bytes)) return counted_for_sampling(self, slot, bytes);
   gc::collect_and_wait(self, gc::cycle_trigger::out_of_memory);
-  if (void* slot = try_allocate(self, bytes)) return slot;
+  if (void* slot = try_allocate(self, bytes)) return counted_for_sampling(self, slot, bytes);
   throw std::bad_alloc();
 }
 

@@ -96,6 +96,7 @@
 #include "gc/config.hpp"
 #include "gc/finalizer.hpp"
 #include "gc/gctrace.hpp"
+#include "gc/heap_profile.hpp"
 #include "gc/mark_workers.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
@@ -411,6 +412,7 @@ void run_stop_the_world_cycle(cycle_record& r) {
   phase.store(gc_phase::mark_termination, std::memory_order_relaxed);
   r.heap_end = heap_alloc_now();
   r.weak_cleared = clear_dead_weak_refs().cleared;
+  heap_profile::after_mark();
   phase.store(gc_phase::sweep, std::memory_order_relaxed);
   heap::sweep_result swept = heap::sweep_heap();
   finish_cycle_accounting(r, swept, {});
@@ -582,6 +584,7 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   r.heap_end = heap_alloc_now();
   r.weak_cleared = clear_dead_weak_refs().cleared;
   leaks::after_mark();
+  heap_profile::after_mark();
   heap::begin_sweep();
   phase.store(gc_phase::sweep, std::memory_order_relaxed);
   phase_clock termination_end;

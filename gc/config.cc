@@ -155,9 +155,14 @@ void parse_debug(std::string_view value, config& out, std::string* diagnostics) 
       else complain(item, "needs leakcycles=N, a whole number of cycles from 2 to " +
                               std::to_string(max_leak_cycles) + "; keeping " +
                               std::to_string(out.leak_cycles));
+    } else if (key == "memprofilerate") {
+      if (parse_non_negative_int(number, level)) out.mem_profile_rate = level;
+      else complain(item, "needs memprofilerate=N, a whole number of bytes >= 0 (0: off); keeping " +
+                              std::to_string(out.mem_profile_rate));
     } else {
       complain(item, "names an unknown key (known: gctrace, gcpacertrace, "
-                     "gcstoptheworld, verify, safepointwarn, leakreport, leakcycles); ignored");
+                     "gcstoptheworld, verify, safepointwarn, leakreport, leakcycles, "
+                     "memprofilerate); ignored");
     }
   }
 }

@@ -19,7 +19,11 @@
 //                           marked memory to roots and report leak suspects
 //                           on stderr; gc/leak_tracker.hpp), leakcycles=N
 //                           (cycles of growth that make a suspect, 2 to 64;
-//                           default 16)
+//                           default 16), safepointwarn=MS (how long a pause
+//                           waits for a thread before naming it),
+//                           memprofilerate=N (heap profile: one sampled
+//                           allocation per N bytes on average, 0 off;
+//                           gc/heap_profile.hpp)
 //     TRICOLOR_MARK_WORKERS upper bound on background marking threads: a
 //                           whole number from 1 to 1024; default (unset) one
 //                           per CPU (gc/mark_workers.hpp: how many mark, and
@@ -40,6 +44,7 @@ namespace tricolor::gc {
 
 inline constexpr int default_gc_percent = 100;
 inline constexpr std::int64_t no_memory_limit = INT64_MAX;
+inline constexpr int default_mem_profile_rate = 512 * 1024;  // as Go
 
 struct config {
   int gc_percent = default_gc_percent;  // < 0: pacing-triggered cycles off
@@ -58,6 +63,10 @@ struct config {
   // leakcycles=N.
   bool leakreport = false;
   int leak_cycles = 16;
+  // Heap profile sampling: one sampled allocation per this many bytes
+  // allocated, on average; 0 turns sampling off (gc/heap_profile.hpp).
+  // TRICOLOR_DEBUG=memprofilerate=N, Go's runtime.MemProfileRate.
+  int mem_profile_rate = default_mem_profile_rate;
 };
 
 inline constexpr int max_leak_cycles = 64;

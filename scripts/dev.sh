@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build g++ clang pkg-config cmake python3 libmimalloc-dev libgtest-dev
-          libgmock-dev libbenchmark-dev libgc-dev)
+          libgmock-dev libbenchmark-dev libgc-dev zlib1g-dev)
 
 install_missing() {
   local missing=()
@@ -83,7 +83,7 @@ case "${1:-}" in
                 torture collector interleaving weak roots gc_root destructor gc_ptr array
                 mark_workers gctrace threads finalizer exceptions coroutine
                 root_allocator containers optional leak_report
-                concurrent_torture_leakreport chan)
+                concurrent_torture_leakreport chan heap_profile)
     tsan_targets=()
     for t in "${tsan_tests[@]}"; do
       case "$t" in

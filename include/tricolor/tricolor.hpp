@@ -19,6 +19,7 @@
 #include "tricolor/gc_ptr.hpp"
 #include "tricolor/gc_root.hpp"
 #include "tricolor/gc_vector.hpp"
+#include "tricolor/heap_profile.hpp"
 #include "tricolor/leak_report.hpp"
 #include "tricolor/make_gc.hpp"
 #include "tricolor/root_allocator.hpp"

@@ -29,6 +29,12 @@
 //     the unused slots) before the sweep reads the bitmaps.
 //   * Only the owning thread touches its cache, except the collector while the
 //     world is stopped.
+//
+// Heap profile sampling (gc/heap_profile.hpp) costs the fast path one
+// subtraction and one branch: bytes_until_sample counts down by each slot's
+// size, and when it goes below zero the out-of-line sample_allocation records
+// the allocation and draws the next distance. With sampling off the distance
+// is INT64_MAX bytes, so the branch is never taken.
 #pragma once
 
 #include <bit>
@@ -50,6 +56,19 @@ struct alloc_cursor {
 
 struct thread_cache {
   alloc_cursor cursors[num_size_classes];
+  // Bytes the thread may still allocate before the allocation that is
+  // sampled for the heap profile: an exponentially distributed distance,
+  // drawn by sample_allocation from sample_random_state (0 until the
+  // thread's first allocation draws the first distance).
+  std::int64_t bytes_until_sample = 0;
+  std::uint64_t sample_random_state = 0;
+
+  // Counts an allocation of `slot_bytes` toward the next sample; true when
+  // this allocation is the one to sample.
+  [[gnu::always_inline]] bool reaches_sample(std::size_t slot_bytes) {
+    bytes_until_sample -= static_cast<std::int64_t>(slot_bytes);
+    return bytes_until_sample < 0;
+  }
 
   [[gnu::always_inline]] void* try_allocate(std::size_t cls) {
     alloc_cursor& cursor = cursors[cls];
@@ -69,9 +88,17 @@ struct thread_cache {
 
 // Slow path: registers the thread if needed, refills the cursor or allocates a
 // large span, may poll a safepoint and start a collection. Returns a slot of
-// at least `bytes` bytes (header included). Throws std::bad_alloc when the
+// at least `bytes` bytes (header included), counted toward the heap
+// profile's next sample as on the fast path. Throws std::bad_alloc when the
 // heap cannot grow even after a full collection.
 void* allocate_slow(std::size_t bytes);
+
+// Out of line (gc/heap_profile.cc): `slot`, of `slot_bytes`, is the
+// allocation that reached the sampling distance of `cache` (reaches_sample):
+// records it with its call stack when sampling is on, draws the next
+// distance, and returns `slot`.
+[[gnu::noinline]] void* sample_allocation(thread_cache& cache, void* slot,
+                                          std::size_t slot_bytes);
 
 // Records that the object in `slot` has a destructor, so that sweeping looks
 // at its span's dead objects one by one.
@@ -80,8 +107,12 @@ void note_finalizable(void* slot);
 [[gnu::always_inline]] inline void* allocate_slot(std::size_t bytes) {
   if (bytes <= max_small_size) {
     if (thread_cache* cache = tls_thread_cache) [[likely]] {
-      if (void* slot = cache->try_allocate(size_class_of(bytes))) [[likely]]
+      std::size_t cls = size_class_of(bytes);
+      if (void* slot = cache->try_allocate(cls)) [[likely]] {
+        if (cache->reaches_sample(size_class_bytes[cls])) [[unlikely]]
+          return sample_allocation(*cache, slot, size_class_bytes[cls]);
         return slot;
+      }
     }
   }
   return allocate_slow(bytes);
