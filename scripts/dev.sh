@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build g++ clang pkg-config cmake python3 libmimalloc-dev libgtest-dev
-          libgmock-dev libbenchmark-dev libgc-dev zlib1g-dev)
+          libgmock-dev libbenchmark-dev libgc-dev zlib1g-dev golang-go)
 
 install_missing() {
   local missing=()
