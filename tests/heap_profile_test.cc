@@ -444,10 +444,11 @@ TEST(HeapProfile, RateZeroSamplesNothing) {
   EXPECT_TRUE(raw.samples.empty()) << "memprofilerate=0 still sampled:\n" << raw.text;
 }
 
-TEST(HeapProfile, MalformedRateIsNamedAndTheDefaultKept) {
+TEST(HeapProfile, MalformedRateIsNamedAndTheSettingKept) {
   REQUIRE_GO(go);
   temp_file profile;
-  child_result child = run_child("memprofilerate=1MiB", profile.path());
+  // Set, then given a malformed value: the setting stays as it was.
+  child_result child = run_child("memprofilerate=524288,memprofilerate=1MiB", profile.path());
   ASSERT_EQ(child.exit_status, 0) << child.stderr_text;
   EXPECT_EQ(child.stderr_text,
             "tricolor: TRICOLOR_DEBUG item \"memprofilerate=1MiB\" needs memprofilerate=N, a "
