@@ -18,7 +18,10 @@ namespace {
 std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
                            root_visitor& visitor) {
   const char* name = t.name.c_str();
-  root_identity stack{root_kind::stack, name, "", 0, t.tid, 0, t.safe_at_stop};
+  // Blocked: SAFE when the pause began, or stopped by the signal in a
+  // system call (leak reports judge a stack's growth only then).
+  const bool blocked = t.safe_at_stop || t.stopped_by_signal.load(std::memory_order_relaxed);
+  root_identity stack{root_kind::stack, name, "", 0, t.tid, 0, blocked};
   // The start argument's heap block (roots/thread_creation.hpp), scanned as
   // part of the thread's stack, whose frames it belongs to. The thread may
   // be stopped just after the block was freed (std::thread frees it before
@@ -29,7 +32,7 @@ std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
                                reinterpret_cast<const void*>(t.start_argument.end));
   }
   if (registers.stack_pointer == 0) return 0;  // created, not started yet
-  root_identity regs{root_kind::registers, name, "", 0, t.tid, 0, t.safe_at_stop};
+  root_identity regs{root_kind::registers, name, "", 0, t.tid, 0, blocked};
   visitor.conservative_range(regs, std::begin(registers.callee_saved),
                              std::end(registers.callee_saved));
   auto low = registers.stack_pointer;
@@ -47,7 +50,7 @@ std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
   }
   visitor.conservative_range(stack, reinterpret_cast<const void*>(low),
                              reinterpret_cast<const void*>(t.stack_high));
-  root_identity tls{root_kind::tls, name, "", 0, t.tid, 0, t.safe_at_stop};
+  root_identity tls{root_kind::tls, name, "", 0, t.tid, 0, blocked};
   for (const memory_range& block : t.tls_blocks)
     visitor.conservative_range(tls, reinterpret_cast<const void*>(block.begin),
                                reinterpret_cast<const void*>(block.end));

@@ -15,9 +15,10 @@ import subprocess
 import sys
 
 
-def run(build, name):
+def run(build, name, extra_env=None):
+    env = dict(os.environ, **(extra_env or {}))
     proc = subprocess.run([os.path.join(build, "examples", name)], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=env)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -84,7 +85,11 @@ def main():
           and "job" in leaked[0]["channel_type"] and leaked[0]["root"]["name"] == "image-worker"
           and not leaked[0]["sending"], json.dumps(report)[:2000])
 
-    code, out, err = run(build, "shared_ptr_cycle")
+    # Its std::shared_ptr half leaks on purpose: LeakSanitizer (the ASan
+    # build) would say so and fail the run.
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    code, out, err = run(build, "shared_ptr_cycle",
+                         {"ASAN_OPTIONS": (asan + ":" if asan else "") + "detect_leaks=0"})
     check("shared_ptr_cycle: tricolor frees the cycles, nothing reported", code == 0
           and "leak_report(): 0 suspect(s)" in out, out + err[-2000:])
 

@@ -473,12 +473,16 @@ TEST(LeakReport, AThreadThatExitsTakesItsRootsWithIt) {
     for (const leak_suspect& s : report)
       if (s.why == leak_suspect::reason::growth && s.root.kind == "thread stack") seen = &s;
   }
-  ASSERT_NE(seen, nullptr) << "the growing thread's stack was not reported\n" << report_text(report);
-  EXPECT_EQ(seen->root.thread, grower_id);
-  // stack -> the array -> [i] a page (-> its words).
-  ASSERT_GE(seen->path.size(), 2u);
-  EXPECT_NE(seen->path[0].type.find("gc_array<tricolor::gc_ptr<"), std::string::npos);
-  EXPECT_TRUE(seen->path[1].index);
+  EXPECT_NE(seen, nullptr) << "the growing thread's stack was not reported\n" << report_text(report);
+  if (seen != nullptr) {
+    EXPECT_EQ(seen->root.thread, grower_id);
+    // stack -> the array -> [i] a page (-> its words).
+    EXPECT_GE(seen->path.size(), 2u);
+    if (seen->path.size() >= 2) {
+      EXPECT_NE(seen->path[0].type.find("gc_array<tricolor::gc_ptr<"), std::string::npos);
+      EXPECT_TRUE(seen->path[1].index);
+    }
+  }
   {
     std::lock_guard guard(lock);
     stop = true;
@@ -533,9 +537,12 @@ TEST(LeakedThread, AWorkerBlockedOnAChannelNothingElseReachesIsReported) {
             std::string::npos)
       << s->channel_type;
   EXPECT_GT(s->blocked_seconds, 0.0);
-  bool in_recv = false;
-  for (const std::string& frame : s->stack) in_recv |= frame.find("recv") != std::string::npos;
-  EXPECT_TRUE(in_recv) << "its stack should show the channel's recv";
+  // The channel's own code (recv, or block_in when recv is inlined into the
+  // worker, as under AddressSanitizer's build) is on its stack.
+  bool in_channel = false;
+  for (const std::string& frame : s->stack)
+    in_channel |= frame.find("tricolor::channel<") != std::string::npos;
+  EXPECT_TRUE(in_channel) << "its stack should show the channel's code";
 }
 
 job_chan wake_up_calls;  // a global: threads blocked on it can be woken
