@@ -347,10 +347,14 @@ bool grows(const root_record& r, std::size_t window) {
   if (r.history.back().cycle - r.history[first].cycle != window) return false;
   // A running thread's stack holds the work in progress (a structure being
   // built over many cycles, stale words of its frames): only a thread that
-  // was blocked at every cycle of the window is judged by its growth.
-  if (r.cls == root_class::stack)
-    for (std::size_t i = first; i < r.history.size(); ++i)
-      if (!r.history[i].blocked) return false;
+  // was blocked at the start of at least half the cycles of the window is
+  // judged by its growth (a thread that mostly waits is caught running now
+  // and then: leak_report_test's grower was, in up to 6 cycles of 20).
+  if (r.cls == root_class::stack) {
+    std::size_t blocked = 0;
+    for (std::size_t i = first + 1; i < r.history.size(); ++i) blocked += r.history[i].blocked;
+    if (blocked * 2 < window) return false;
+  }
   std::size_t increases = 0;
   for (std::size_t i = first + 1; i < r.history.size(); ++i)
     increases += r.history[i].bytes > r.history[i - 1].bytes;

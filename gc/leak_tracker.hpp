@@ -40,8 +40,9 @@
 // large temporary structure quiet when it is built over many cycles but
 // never outgrows what the same root held before (binary-trees' deepest
 // trees, from the same stack, after its larger stretch tree). A thread's
-// stack is judged only while its thread was blocked at the start of every
-// cycle of the window (a worker that piles up buffers between waits): a
+// stack is judged only if its thread was blocked at the start of at least
+// half the cycles of the window (a worker that piles up buffers between
+// waits): a
 // running thread's stack holds its work in progress, and stale words of its
 // frames (binary-trees' main thread grew past its earlier high in one run
 // of four, with a default window, before this). A suspect stops being
