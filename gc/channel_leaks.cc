@@ -70,17 +70,22 @@ bool channel_leak_finder::holds(const roots::thread_state& t) const {
   return std::any_of(held_.begin(), held_.end(), [&](const held_thread& h) { return h.thread == &t; });
 }
 
-std::vector<roots::thread_state*> channel_leak_finder::release_next() {
+std::vector<roots::thread_state*> channel_leak_finder::release_woken() {
   std::vector<roots::thread_state*> next;
   auto woken = std::stable_partition(held_.begin(), held_.end(),
                                      [](const held_thread& h) { return !is_marked(h.channel); });
-  bool any_reachable = woken != held_.end();
-  if (!any_reachable) woken = held_.begin();  // none can be woken: all leaked
-  for (auto h = woken; h != held_.end(); ++h) {
-    next.push_back(h->thread);
-    if (!any_reachable) leaked_held_.push_back(*h);
-  }
+  for (auto h = woken; h != held_.end(); ++h) next.push_back(h->thread);
   held_.erase(woken, held_.end());
+  return next;
+}
+
+std::vector<roots::thread_state*> channel_leak_finder::release_leaked() {
+  std::vector<roots::thread_state*> next;
+  for (const held_thread& h : held_) {
+    next.push_back(h.thread);
+    leaked_held_.push_back(h);
+  }
+  held_.clear();
   return next;
 }
 

@@ -62,9 +62,12 @@ class channel_leak_finder {
   bool holding() const { return !held_.empty(); }
 
   // Step 3, in a termination pause that found no grey object: the held-back
-  // threads to scan next (those whose channel is marked; if none, all of
-  // them, recorded as leaked).
-  std::vector<roots::thread_state*> release_next();
+  // threads whose channel is marked, to scan next.
+  std::vector<roots::thread_state*> release_woken();
+  // Step 3 when release_woken() found none (and every other root has been
+  // marked through, the leak tracker's suspects included): all the threads
+  // still held back, recorded as leaked, to scan next.
+  std::vector<roots::thread_state*> release_leaked();
   // After that pause, before the released threads are scanned (they are
   // still SAFE and stopped): their names and stacks, for the report.
   void describe_leaked();

@@ -394,10 +394,24 @@ void run_stop_the_world_cycle(cycle_record& r) {
   roots::visit_root_ranges(m);
   leaks::roots_visited();
   m.drain();
+  // The leak suspects among them, one at a time (gc/marker.hpp,
+  // holding_roots).
+  while (m.holding_roots()) {
+    m.shade_next_held_root();
+    m.drain();
+  }
   scan_deferred([&](const roots::thread_state& t) { return !channel_leaks.holds(t); });
   m.drain();
-  while (channel_leaks.holding()) {
-    std::vector<roots::thread_state*> released = channel_leaks.release_next();
+  // The stacks of leak suspects, then the threads blocked on channels, in
+  // the order of the concurrent cycle's termination attempts.
+  while (channel_leaks.holding() || m.holding_roots()) {
+    std::vector<roots::thread_state*> released = channel_leaks.release_woken();
+    if (released.empty() && m.holding_roots()) {
+      m.shade_next_held_root();
+      m.drain();
+      continue;
+    }
+    if (released.empty()) released = channel_leaks.release_leaked();
     channel_leaks.describe_leaked();
     scan_deferred([&](const roots::thread_state& t) {
       return std::find(released.begin(), released.end(), &t) != released.end();
@@ -496,11 +510,20 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
     r.handle_roots = roots::visit_handles(m);
     roots::visit_root_ranges(m);
     leaks::roots_visited();
-    m.flush_tallies();
-    m.give_all_to_pool();
-    release_mark_workers();
-    while (mark_workers_busy() || assists_running() > 0 || !the_work_pool.empty())
-      wait_for_mark_workers();
+    // Marked through by the workers, then the leak suspects among these
+    // roots, one at a time (gc/marker.hpp, holding_roots), then the stacks.
+    auto mark_through = [&] {
+      m.flush_tallies();
+      m.give_all_to_pool();
+      release_mark_workers();
+      while (mark_workers_busy() || assists_running() > 0 || !the_work_pool.empty())
+        wait_for_mark_workers();
+    };
+    mark_through();
+    while (m.holding_roots()) {
+      m.shade_next_held_root();
+      mark_through();
+    }
   }
   snapshot.scan(m);
   // The stacks of the threads that were blocked when the pause began, which
@@ -548,11 +571,20 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
     // What the buffers grey goes to the pool (assists, stopped at
     // safepoints, hold none).
     roots::for_each_thread([](roots::thread_state& t) { barriers::shade_recorded(t.barrier); });
-    if (the_work_pool.empty() && !channel_leaks.holding()) break;
-    // Grey objects left, or held-back stacks to release (marking from the
-    // rest is complete here: gc/channel_leaks.hpp, step 3).
+    if (the_work_pool.empty() && !channel_leaks.holding() && !m.holding_roots()) break;
+    // Grey objects left, or held-back roots to release: marking from the
+    // rest is complete here. First the threads blocked on channels that
+    // are now marked (gc/channel_leaks.hpp, step 3); when none, the stack
+    // of a leak suspect (its retained size: gc/marker.hpp, holding_roots),
+    // one per attempt; when none is left, the threads leaked on channels
+    // (every root that runs has been marked through, the suspects' too).
     std::vector<roots::thread_state*> released;
-    if (the_work_pool.empty()) released = channel_leaks.release_next();
+    bool shade_held_root = false;
+    if (the_work_pool.empty()) {
+      released = channel_leaks.release_woken();
+      if (released.empty() && m.holding_roots()) shade_held_root = true;
+      else if (released.empty()) released = channel_leaks.release_leaked();
+    }
     ++r.termination_retries;
     pauses.add(termination->end(), termination->time_to_safepoint);
     if (!released.empty()) {
@@ -560,8 +592,10 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
       scan_deferred([&](const roots::thread_state& t) {
         return std::find(released.begin(), released.end(), &t) != released.end();
       });
-      m.give_all_to_pool();
     }
+    if (shade_held_root) m.shade_next_held_root();
+    m.flush_tallies();
+    m.give_all_to_pool();
     release_mark_workers();
   }
   leaks::note_channel_leaks(channel_leaks.leaked());

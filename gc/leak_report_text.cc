@@ -86,9 +86,13 @@ std::string format_suspect(const leak_suspect& s) {
     text = "tricolor: leak suspect: " + describe_root(s.root) + " grew in " +
            std::to_string(s.window_cycles) + " cycles\n";
     char line[256];
-    std::snprintf(line, sizeof line, "    retains %s in %" PRIu64 " objects; %+.0f B (%s) per cycle, %s per second\n",
-                  size_text(static_cast<double>(s.bytes)).c_str(), s.objects, s.growth_bytes_per_cycle,
-                  size_text(s.growth_bytes_per_cycle).c_str(), size_text(s.growth_bytes_per_second).c_str());
+    std::snprintf(line, sizeof line, "    %s %s in %" PRIu64 " objects%s; %+.0f B (%s) per cycle, %s per second\n",
+                  s.retained ? "retains" : "reached first", size_text(static_cast<double>(s.bytes)).c_str(),
+                  s.objects,
+                  s.retained ? " (its retained size: what clearing it would free)"
+                             : " (its retained size is measured from the next cycle on)",
+                  s.growth_bytes_per_cycle, size_text(s.growth_bytes_per_cycle).c_str(),
+                  size_text(s.growth_bytes_per_second).c_str());
     text += line;
     std::snprintf(line, sizeof line, "    first seen at gc %" PRIu64 ", %" PRIu64 " cycles and %.1f s ago\n",
                   s.first_seen_cycle, s.age_cycles, s.age_seconds);
@@ -144,7 +148,8 @@ void write_json(std::ostream& out, std::uint64_t cycle, const std::vector<leak_s
     out << ", \"line\": " << s.root.line << ", \"thread\": " << s.root.thread << "}";
     out << ", \"first_seen_cycle\": " << s.first_seen_cycle << ", \"age_cycles\": " << s.age_cycles
         << ", \"age_seconds\": " << s.age_seconds << ", \"bytes\": " << s.bytes
-        << ", \"objects\": " << s.objects << ", \"growth_bytes_per_cycle\": " << s.growth_bytes_per_cycle
+        << ", \"objects\": " << s.objects << ", \"retained\": " << (s.retained ? "true" : "false")
+        << ", \"growth_bytes_per_cycle\": " << s.growth_bytes_per_cycle
         << ", \"growth_bytes_per_second\": " << s.growth_bytes_per_second
         << ", \"window_cycles\": " << s.window_cycles << ", \"top_types\": [";
     for (std::size_t k = 0; k < s.top_types.size(); ++k) {

@@ -46,6 +46,7 @@ struct history_point {
   std::uint64_t objects;
   std::uint64_t time_ns;
   bool blocked;  // a stack root: its thread was blocked at that cycle's start
+  bool retained;  // marked last: bytes and objects are its retained size
 };
 
 struct root_record {
@@ -72,6 +73,7 @@ struct root_record {
   std::uint64_t blocked_in_mark = 0;
   // Growth suspect state.
   bool suspect = false;
+  bool marked_last = false;  // this cycle (set when it begins)
   std::uint64_t quiet_cycles = 0;
   const void* sample = nullptr;  // this cycle's (disguised)
   std::vector<leak_path_hop> path;
@@ -139,6 +141,8 @@ struct tracker {
   // Mark phases begun: written in the mark-start pause, read by expect_dead
   // in a runtime_section (which no pause overlaps).
   std::atomic<std::uint64_t> marks_started{0};
+  // Some record is marked last this cycle (the collector thread's).
+  bool any_marked_last = false;
   // Expectations: mutators add (in a runtime_section), the collector checks.
   std::mutex expectations_lock;
   std::vector<expectation> expectations;
@@ -299,9 +303,19 @@ void root_tally::flush() {
   touched_.clear();
 }
 
+bool marked_last(std::uint32_t id) {
+  tracker& t = the_tracker();
+  return t.any_marked_last && id < t.records.size() && t.records[id].marked_last;
+}
+
 void begin_cycle() {
   tracker& t = the_tracker();
   t.marks_started.fetch_add(1, std::memory_order_relaxed);
+  t.any_marked_last = false;
+  for (root_record& r : t.records) {
+    r.marked_last = r.suspect;
+    t.any_marked_last |= r.suspect;
+  }
 }
 
 void roots_visited() {
@@ -376,6 +390,7 @@ leak_suspect describe(const root_record& r, std::size_t window) {
   s.age_seconds = static_cast<double>(now.time_ns - r.first_seen_ns) / 1e9;
   s.bytes = now.bytes;
   s.objects = now.objects;
+  s.retained = now.retained;
   std::size_t span = std::min(window, r.history.size() - 1);
   const history_point& then = r.history[r.history.size() - 1 - span];
   s.window_cycles = span;
@@ -476,7 +491,8 @@ void end_cycle(const cycle_record& record) {
       }
       r.history.push_back({record.number, totals[id].bytes.load(std::memory_order_relaxed),
                            objects, now_ns,
-                           r.blocked_in_mark == t.marks_started.load(std::memory_order_relaxed)});
+                           r.blocked_in_mark == t.marks_started.load(std::memory_order_relaxed),
+                           r.marked_last});
       while (r.history.size() > 2 * window + 1) {
         r.peak_dropped = std::max(r.peak_dropped, r.history.front().bytes);
         r.history.pop_front();

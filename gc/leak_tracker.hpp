@@ -50,6 +50,26 @@
 // bounded cache's bytes go up and down, and request-scoped memory belongs
 // to stacks that grow and shrink.
 //
+// Retained size. Once a root is a growth suspect, every later cycle marks it
+// after the other roots of its group: the objects its words point to are
+// held back when it is visited and shaded only when marking from the rest
+// of the group has terminated (gc/marker.hpp, holding_roots), one held
+// root at a time. The groups are marked in order: named roots (variables,
+// gc_roots, root ranges), then stacks and thread_locals. So a suspect
+// variable or gc_root is credited with what no other named root reaches,
+// and a suspect stack with what no other root at all reaches: what
+// clearing it would free as of mark start, its retained size (as a
+// dominator tree computes it for a heap dump), except that a named root's
+// figure leaves out the stacks' references into its structure: words of
+// the running code that uses it, transient, which would otherwise make the
+// figure fall to nothing whenever a thread was using the structure at mark
+// start. Two more exceptions: objects the write barrier shaded while the
+// root was held are credited to no root (a structure being mutated while
+// marked), and with several suspects, those released earlier are credited
+// also with what they share with those released later (each is exact when
+// they share nothing). The suspect's report says when its figure is the
+// retained size (leak_suspect::retained).
+//
 // Expectations. expect_dead() records the object's address (disguised: the
 // table is never scanned, but a copy of the address must not look like a
 // pointer anywhere) and the count of mark phases started so far. In each
@@ -128,6 +148,10 @@ class root_tally {
   std::vector<entry> counts_;
   std::vector<std::uint32_t> touched_;
 };
+
+// The collector thread, while visiting roots: whether root `id` is marked
+// after every other root this cycle (a suspect's; "Retained size" above).
+bool marked_last(std::uint32_t id);
 
 // The collector thread, in the mark-start pause: a new cycle's totals.
 void begin_cycle();

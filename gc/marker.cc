@@ -69,7 +69,26 @@ void marker::shade(span* s, std::uint32_t index) {
   }
 }
 
-void marker::visit(const void* target) {
+void marker::shade_from_root(span* s, std::uint32_t index) {
+  if (tracking_ && leaks::marked_last(current_root_)) [[unlikely]] {
+    held_.push_back({s, index, current_root_});
+    return;
+  }
+  shade(s, index);
+}
+
+void marker::shade_next_held_root() {
+  if (held_.empty()) return;
+  const std::uint32_t root = held_.front().root;
+  for (const held_word& word : held_) {
+    if (word.root != root) continue;
+    current_root_ = root;
+    shade(word.owner, word.index);
+  }
+  std::erase_if(held_, [&](const held_word& word) { return word.root == root; });
+}
+
+[[gnu::always_inline]] inline span* marker::span_of_traced(const void* target) {
   // A traced gc_ptr points into an in-use span, so its page-table entry is
   // exact: one range check and one load, without find_span's stale-entry
   // filtering (kept for the diagnostic below). The acquire loads pair with
@@ -88,12 +107,18 @@ void marker::visit(const void* target) {
                  target);
     std::abort();
   }
+  return s;
+}
+
+void marker::visit(const void* target) {
+  span* s = span_of_traced(target);
   shade(s, s->slot_index(target));
 }
 
 void marker::precise(const roots::root_identity& root, const void* target) {
   current_root_ = tracking_ ? leaks::root_id(root) : leaks::unattributed;
-  visit(target);
+  span* s = span_of_traced(target);
+  shade_from_root(s, s->slot_index(target));
 }
 
 // Reads every word of [begin, end): stacks and data segments contain
@@ -105,7 +130,7 @@ void marker::scan_conservatively(const void* begin, const void* end) {
   for (; word + sizeof(void*) <= stop; word += sizeof(void*)) {
     const void* candidate = *reinterpret_cast<void* const*>(word);
     heap::for_each_object_a_word_may_point_into(
-        candidate, [&](const heap::object_ref& ref) { shade(ref.owner, ref.index); });
+        candidate, [&](const heap::object_ref& ref) { shade_from_root(ref.owner, ref.index); });
   }
 }
 
@@ -120,7 +145,7 @@ void marker::scan_words(const std::uintptr_t* words, std::size_t count, std::uin
         reinterpret_cast<const void*>(words[i]), [&](const heap::object_ref& ref) {
           if (global && tracking_)
             current_root_ = leaks::variable_id(root, address + i * sizeof(void*));
-          shade(ref.owner, ref.index);
+          shade_from_root(ref.owner, ref.index);
         });
   }
 }

@@ -88,8 +88,26 @@ class marker final : public tracer, public roots::root_visitor {
     if (tracking_) tally_.flush();
   }
 
+  // Leak tracking: the objects the roots marked last (leaks::marked_last:
+  // the suspects' roots) point to are held back when those roots are
+  // visited, and shaded only once everything reachable from the other
+  // roots is marked, one root at a time: each is then credited with
+  // exactly the objects no root marked before it reaches, its retained
+  // size (leak_tracker.hpp, "Retained size"). Holding back is sound: the
+  // words were read from the root as any root's are (in the pause, or as a
+  // handle after it), and nothing is freed before marking terminates, which
+  // it cannot do while a root is held (gc/collector.cc).
+  bool holding_roots() const { return !held_.empty(); }
+  // Shades the held words of one root (the root visited first of those
+  // left).
+  void shade_next_held_root();
+
  private:
+  // The span of a gc_ptr's target (aborts if it is not a managed object).
+  heap::span* span_of_traced(const void* target);
   void shade(heap::span* s, std::uint32_t index);
+  // A root's word: shaded, or held back (see holding_roots).
+  void shade_from_root(heap::span* s, std::uint32_t index);
   void scan(const mark_item& item);
   void scan_conservatively(const void* begin, const void* end);
   bool take_from_pool();
@@ -105,6 +123,12 @@ class marker final : public tracer, public roots::root_visitor {
   const bool tracking_ = leaks::tracking();
   std::uint32_t current_root_ = leaks::unattributed;
   leaks::root_tally tally_;
+  struct held_word {
+    heap::span* owner;
+    std::uint32_t index;
+    std::uint32_t root;
+  };
+  std::vector<held_word> held_;  // in the order visited
 };
 
 // Help the concurrent mark: an allocating thread scans up to `budget`

@@ -410,6 +410,67 @@ TEST(LeakReport, ASharedStructureIsCreditedToOneRootOnly) {
   shared_right = nullptr;
 }
 
+// A suspect's retained size: once a root is a suspect it is marked after
+// the other roots, and its figure becomes what clearing it would free. The
+// growing global below also holds a large set of pages that a gc_root
+// holds too, at the end of a chain: marked in the same group, the global
+// reaches the pages first (before it is a suspect, it is credited with
+// them, almost always); from the cycle after it became a suspect on, it is
+// credited only with its own.
+gc_ptr<gc_array<gc_ptr<cached_page>>> retaining_cache;
+
+struct chain_link {
+  gc_ptr<chain_link> next;
+  gc_ptr<gc_array<gc_ptr<cached_page>>> pages;
+  void trace(tracer& t) const {
+    t(next);
+    t(pages);
+  }
+};
+
+TEST(LeakReport, ASuspectsRetainedSizeLeavesOutWhatAnotherRootHolds) {
+  if (!tracking_on()) GTEST_SKIP() << "needs TRICOLOR_DEBUG=leakreport=1";
+  constexpr std::size_t shared_pages = 2000;  // about 2 MiB, more than the cache grows
+  gc_root<chain_link> holder(nullptr, "pages also held elsewhere");
+  tricolor_test::isolated([&] {
+    retaining_cache = make_gc_array<gc_ptr<cached_page>>(0);
+    grow_by(retaining_cache, shared_pages);
+    auto end = make_gc<chain_link>();
+    end->pages = make_gc_array<gc_ptr<cached_page>>(shared_pages);
+    for (std::size_t i = 0; i < shared_pages; ++i) (*end->pages)[i] = (*retaining_cache)[i];
+    for (int i = 0; i < 200; ++i) end = make_gc<chain_link>(end, nullptr);
+    holder = end;
+  });
+  std::vector<leak_suspect> report;
+  const leak_suspect* found = nullptr;
+  for (std::size_t cycle = 0; cycle < 2 * window + 4 && found == nullptr; ++cycle) {
+    tricolor_test::isolated([] { grow_by(retaining_cache, 300); });
+    tricolor_test::collect_clean();
+    report = tricolor::leak_report();
+    found = find_suspect(report, "retaining_cache", leak_suspect::reason::growth);
+  }
+  ASSERT_NE(found, nullptr) << report_text(report);
+  const std::uint64_t page_bytes = slot_bytes(sizeof(cached_page)) + array_slot_bytes(page_words, 8);
+  std::uint64_t own_pages = retaining_cache->size() - shared_pages;
+  std::uint64_t array_bytes = array_slot_bytes(retaining_cache->size(), 8);
+  EXPECT_FALSE(found->retained);
+  // One cycle later: its retained size, without the shared pages.
+  tricolor_test::isolated([] { grow_by(retaining_cache, 300); });
+  own_pages += 300;
+  array_bytes = array_slot_bytes(retaining_cache->size(), 8);
+  tricolor_test::collect_clean();
+  report = tricolor::leak_report();
+  found = find_suspect(report, "retaining_cache", leak_suspect::reason::growth);
+  ASSERT_NE(found, nullptr) << report_text(report);
+  EXPECT_TRUE(found->retained);
+  std::uint64_t retained = own_pages * page_bytes + array_bytes;
+  EXPECT_GE(static_cast<double>(found->bytes), 0.9 * static_cast<double>(retained));
+  EXPECT_LE(static_cast<double>(found->bytes), 1.1 * static_cast<double>(retained))
+      << "the " << shared_pages * page_bytes << " B of pages the gc_root holds too were counted";
+  EXPECT_EQ(found->objects, 2 * own_pages + 1);
+  retaining_cache = nullptr;
+}
+
 // A root that dies stops being reported.
 std::vector<gc_root<listener>> short_lived_roots;
 

@@ -94,15 +94,21 @@ struct leak_suspect {
   std::uint64_t first_seen_cycle = 0;
   std::uint64_t age_cycles = 0;
   double age_seconds = 0;
-  // growth: what the last cycle credited to the root, the objects it
-  // marked first from this root (shared objects go to whichever root
-  // reached them first; objects allocated during that cycle's marking are
-  // counted by the next). expected_dead: `objects` expected dead (from one
+  // growth: what the last cycle credited to the root. From the cycle after
+  // the root became a suspect on (`retained` set), it is marked after the
+  // other roots, and this is its retained size: what clearing the root
+  // would free, as of that cycle's start, leaving out the thread stacks'
+  // references into a variable's or gc_root's structure (transient: the
+  // code using it; gc/leak_tracker.hpp, "Retained size").
+  // Before that, the objects marked first from this root (shared objects go
+  // to whichever root reached them first). Objects allocated during that
+  // cycle's marking are counted by the next. expected_dead: `objects` expected dead (from one
   // call site, for one reason, held by this root) and still reachable, and
   // the bytes reachable from them (what they keep alive, shared memory
   // included).
   std::uint64_t bytes = 0;
   std::uint64_t objects = 0;
+  bool retained = false;
   // Growth over the window (growth suspects).
   double growth_bytes_per_cycle = 0;
   double growth_bytes_per_second = 0;
