@@ -1,8 +1,6 @@
 // Threads leaked on channels; see channel_leaks.hpp.
 #include "gc/channel_leaks.hpp"
 
-#include <link.h>
-
 #include <algorithm>
 #include <fstream>
 
@@ -19,41 +17,17 @@ namespace {
 
 constexpr std::size_t frames_reported = 12;
 
-// True if `address` lies in an executable segment of a loaded module.
-bool in_code(std::uintptr_t address) {
-  struct lookup {
-    std::uintptr_t address;
-    bool found = false;
-  } l{address};
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, std::size_t, void* data) {
-        auto* l = static_cast<lookup*>(data);
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
-          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
-          std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
-          if (l->address >= begin && l->address < begin + ph.p_memsz) {
-            l->found = true;
-            return 1;
-          }
-        }
-        return 0;
-      },
-      &l);
-  return l.found;
-}
-
-// The words of a stopped thread's stack that point into code, innermost
-// first: its return addresses, and any code pointer a frame holds.
+// A stopped thread's stack, from its stack pointer up, at most
+// stack_words_described words.
+constexpr std::size_t stack_words_described = 64 * 1024;
 __attribute__((no_sanitize("address", "thread")))
-std::vector<std::uintptr_t> code_words(const roots::thread_state& t) {
-  std::vector<std::uintptr_t> found;
+std::vector<std::uintptr_t> stack_words(const roots::thread_state& t) {
+  std::vector<std::uintptr_t> words;
   for (std::uintptr_t at = t.saved.stack_pointer & ~std::uintptr_t{7};
-       at + sizeof(void*) <= t.stack_high && found.size() < 4 * frames_reported; at += sizeof(void*)) {
-    std::uintptr_t word = *reinterpret_cast<const std::uintptr_t*>(at);
-    if (word > 4096 && in_code(word)) found.push_back(word);
-  }
-  return found;
+       at + sizeof(void*) <= t.stack_high && words.size() < stack_words_described;
+       at += sizeof(void*))
+    words.push_back(*reinterpret_cast<const std::uintptr_t*>(at));
+  return words;
 }
 
 }  // namespace
@@ -103,16 +77,8 @@ void channel_leak_finder::describe_leaked() {
   for (const held_thread& h : leaked_held_) {
     leaked_channel_thread leak{h.thread->tid, current_name(*h.thread), h.channel_type, h.sending,
                                now > h.since_ns ? now - h.since_ns : 0, {}};
-    for (std::uintptr_t word : code_words(*h.thread)) {
-      std::string frame = roots::describe_code_address(word);
-      // A return address lies inside a named function ("name+0x1c in ..."):
-      // a word in no symbol, or at a function's first byte (a function
-      // pointer, not a return address), is left out.
-      std::size_t offset = frame.find("+0x");
-      if (offset == std::string::npos || offset > frame.find(" in ")) continue;
-      leak.frames.push_back(std::move(frame));
-      if (leak.frames.size() == frames_reported) break;
-    }
+    std::vector<std::uintptr_t> words = stack_words(*h.thread);
+    leak.frames = roots::functions_on_stack(words.data(), words.size(), frames_reported);
     leaked_.push_back(std::move(leak));
   }
   leaked_held_.clear();

@@ -114,7 +114,7 @@ void path_search::add_root_ranges(
     for (auto w = first; w + sizeof(void*) <= reinterpret_cast<std::uintptr_t>(end); w += sizeof(void*))
       add_word(*reinterpret_cast<const std::uintptr_t*>(w), id, w, first);
   });
-  roots::visit_root_ranges(visitor);
+  roots::visit_every_range(visitor);
 }
 
 void path_search::add_objects(const std::vector<std::uintptr_t>& objects) {

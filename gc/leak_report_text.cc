@@ -36,11 +36,15 @@ std::string describe_root(const leak_root& root) {
   if (root.kind == "thread stack" || root.kind == "thread_local")
     return (root.kind == "thread stack" ? "stack" : "thread_local storage") + std::string(" of thread ") +
            std::to_string(root.thread) + " \"" + root.name + "\"";
+  if (root.kind == "root_allocator block" && !root.name.empty())
+    return "root_allocator blocks allocated in " + root.name;
   return root.kind + (root.name.empty() ? "" : " \"" + root.name + "\"");
 }
 
 std::string describe_path(const leak_suspect& s) {
   std::string text = "    path: " + describe_root(s.root);
+  if (!s.frame.empty())
+    text += s.frame[0] == '(' ? " " + s.frame : ", frame of " + s.frame.substr(0, s.frame.find(" in "));
   auto hop = [&](std::size_t i) {
     const leak_path_hop& h = s.path[i];
     text += (h.index ? " [" + std::to_string(h.offset) + "]" : " @+" + std::to_string(h.offset)) +
@@ -97,6 +101,16 @@ std::string format_suspect(const leak_suspect& s) {
     std::snprintf(line, sizeof line, "    first seen at gc %" PRIu64 ", %" PRIu64 " cycles and %.1f s ago\n",
                   s.first_seen_cycle, s.age_cycles, s.age_seconds);
     text += line;
+  } else if (s.why == leak_suspect::reason::blocked_thread) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "tricolor: leak suspect: thread %d \"%s\" has been blocked in one wait for %" PRIu64
+                  " cycles (%.1f s)\n    retains %s in %" PRIu64 " objects (its retained size: what its stack alone keeps alive)\n",
+                  s.root.thread, s.root.name.c_str(), s.age_cycles, s.blocked_seconds,
+                  size_text(static_cast<double>(s.bytes)).c_str(), s.objects);
+    text = line;
+    if (!s.stack.empty()) text += "    functions on its stack (return addresses, innermost first; a stale one may appear):\n";
+    for (const std::string& frame : s.stack) text += "      " + frame + "\n";
   } else if (s.why == leak_suspect::reason::leaked_thread) {
     char line[128];
     std::snprintf(line, sizeof line, " (blocked %.1f s)", s.blocked_seconds);
@@ -118,8 +132,8 @@ std::string format_suspect(const leak_suspect& s) {
     text += "    held by " + describe_root(s.root) + "\n";
   }
   if (!s.top_types.empty()) {
-    text += s.why == leak_suspect::reason::growth ? "    types reachable from it when found:"
-                                                    : "    types reachable from them:";
+    text += s.why == leak_suspect::reason::expected_dead ? "    types reachable from them:"
+                                                           : "    types reachable from it when found:";
     for (std::size_t i = 0; i < s.top_types.size(); ++i) {
       const leak_type_share& t = s.top_types[i];
       text += (i ? ", " : " ") + size_text(static_cast<double>(t.bytes)) + " " + t.type + " (" +
@@ -136,9 +150,10 @@ void write_json(std::ostream& out, std::uint64_t cycle, const std::vector<leak_s
   for (std::size_t i = 0; i < suspects.size(); ++i) {
     const leak_suspect& s = suspects[i];
     out << (i ? ", " : "") << "{\"reason\": "
-        << (s.why == leak_suspect::reason::growth          ? "\"growth\""
-            : s.why == leak_suspect::reason::expected_dead ? "\"expected_dead\""
-                                                            : "\"leaked_thread\"");
+        << (s.why == leak_suspect::reason::growth           ? "\"growth\""
+            : s.why == leak_suspect::reason::expected_dead  ? "\"expected_dead\""
+            : s.why == leak_suspect::reason::blocked_thread ? "\"blocked_thread\""
+                                                             : "\"leaked_thread\"");
     out << ", \"root\": {\"kind\": ";
     json_string(out, s.root.kind);
     out << ", \"name\": ";
@@ -164,7 +179,9 @@ void write_json(std::ostream& out, std::uint64_t cycle, const std::vector<leak_s
       out << ", \"bytes\": " << s.path[k].bytes << ", \""
           << (s.path[k].index ? "index" : "offset") << "\": " << s.path[k].offset << "}";
     }
-    out << "], \"expectation\": ";
+    out << "], \"frame\": ";
+    json_string(out, s.frame);
+    out << ", \"expectation\": ";
     json_string(out, s.expectation);
     out << ", \"expected_at\": {\"file\": ";
     json_string(out, s.expected_at_file);

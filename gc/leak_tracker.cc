@@ -24,6 +24,8 @@
 #include "gc/pacer.hpp"
 #include "gc/root_snapshot.hpp"
 #include "gc/stats.hpp"
+#include "roots/block_sites.hpp"
+#include "roots/code_address.hpp"
 #include "roots/data_symbols.hpp"
 #include "roots/thread_registry.hpp"
 #include "tricolor/leak_report.hpp"
@@ -46,6 +48,7 @@ struct history_point {
   std::uint64_t objects;
   std::uint64_t time_ns;
   bool blocked;  // a stack root: its thread was blocked at that cycle's start
+  std::uint64_t wait;  // then, which wait (root_identity::wait)
   bool retained;  // marked last: bytes and objects are its retained size
 };
 
@@ -63,6 +66,8 @@ struct root_record {
   std::vector<std::uint32_t> variable_ids;  // per symbol; 0: none yet
   std::uint32_t module = 0;
   std::uintptr_t begin = 0, end = 0;
+  // A root_allocator block's allocation site, named when first reported.
+  const roots::block_site* site = nullptr;
   // History.
   std::uint64_t first_cycle = 0;
   std::uint64_t first_seen_ns = 0;
@@ -71,13 +76,20 @@ struct root_record {
   // A stack root: the mark phase (marks_started) in which its thread was
   // last found blocked.
   std::uint64_t blocked_in_mark = 0;
+  std::uint64_t wait_in_mark = 0;  // and in which wait
   // Growth suspect state.
   bool suspect = false;
   bool marked_last = false;  // this cycle (set when it begins)
+  // Blocked-thread rule (a stack root): long enough in one wait with much
+  // memory, to be measured (marked last) next cycle; and found so then.
+  bool blocked_candidate = false;
+  bool blocked_suspect = false;
   std::uint64_t quiet_cycles = 0;
   const void* sample = nullptr;  // this cycle's (disguised)
   std::vector<leak_path_hop> path;
+  std::string frame;  // a stack root: the function whose frame holds the path's first word
   std::vector<leak_type_share> top_types;
+  std::vector<std::string> stack;  // a blocked-thread suspect's functions
 };
 
 struct root_key {
@@ -217,6 +229,14 @@ bool tracking() {
   return on;
 }
 
+}  // namespace tricolor::gc::leaks
+
+namespace tricolor::roots {
+bool record_root_block_sites() { return gc::leaks::tracking(); }
+}  // namespace tricolor::roots
+
+namespace tricolor::gc::leaks {
+
 bool keep_root_snapshot() {
   return tracking() || the_tracker().expectations_pending.load(std::memory_order_relaxed) > 0;
 }
@@ -229,15 +249,21 @@ std::uint32_t root_id(const roots::root_identity& root) {
     case root_class::stack:
     case root_class::tls: key.thread = root.thread; break;
     case root_class::module: key.a = root.name; break;
+    case root_class::range: key = {cls, root.name, root.site, 0, 0}; break;
     default: key = {cls, root.name, root.file, root.line, 0};
   }
   auto found = t.ids.find(key);
+  auto note_blocked = [&](root_record& r) {
+    if (!root.blocked) return;
+    r.blocked_in_mark = t.marks_started.load(std::memory_order_relaxed);
+    r.wait_in_mark = root.wait;
+  };
   if (found != t.ids.end()) {
-    if (root.blocked) t.records[found->second].blocked_in_mark = t.marks_started.load(std::memory_order_relaxed);
+    note_blocked(t.records[found->second]);
     return found->second;
   }
   root_record r;
-  if (root.blocked) r.blocked_in_mark = t.marks_started.load(std::memory_order_relaxed);
+  note_blocked(r);
   r.cls = cls;
   r.key_name = root.name;
   r.key_file = root.file;
@@ -249,6 +275,7 @@ std::uint32_t root_id(const roots::root_identity& root) {
   r.identity.file = root.file ? root.file : "";
   r.identity.line = root.line;
   r.identity.thread = root.thread;
+  r.site = static_cast<const roots::block_site*>(root.site);
   if (cls == root_class::module) {
     r.identity.file = name == "(executable)" ? executable_path() : name;
     r.identity.name = "";
@@ -313,8 +340,8 @@ void begin_cycle() {
   t.marks_started.fetch_add(1, std::memory_order_relaxed);
   t.any_marked_last = false;
   for (root_record& r : t.records) {
-    r.marked_last = r.suspect;
-    t.any_marked_last |= r.suspect;
+    r.marked_last = r.suspect || r.blocked_candidate;
+    t.any_marked_last |= r.marked_last;
   }
 }
 
@@ -402,6 +429,7 @@ leak_suspect describe(const root_record& r, std::size_t window) {
   }
   s.top_types = r.top_types;
   s.path = r.path;
+  s.frame = r.frame;
   return s;
 }
 
@@ -421,7 +449,7 @@ void add_sources(tracker& t, std::uint32_t id, path_search& search, bool stacks 
   if (only == nullptr || only->cls == root_class::range) {
     search.add_root_ranges([&](const roots::root_identity& range) -> std::uint32_t {
       if (only == nullptr) return root_id(range);
-      return range.name == only->key_name ? id : 0;
+      return range.name == only->key_name && range.site == only->site ? id : 0;
     });
   }
   if (!the_root_snapshot().kept()) {
@@ -448,6 +476,119 @@ std::uint64_t offset_in_root(const tracker& t, std::uint32_t root, std::uintptr_
   const root_record& r = t.records[root];
   if (r.cls == root_class::variable) return address - r.begin;
   return address - range_begin;
+}
+
+constexpr std::size_t frames_reported = 12;
+
+// A root_allocator root's name: the function that allocated its blocks
+// (named once, under the lock the report's readers take).
+void name_block_site(tracker& t, root_record& r) {
+  if (r.site == nullptr || !r.identity.name.empty()) return;
+  std::string function = roots::describe_block_site(*r.site);
+  std::lock_guard guard(t.published_lock);
+  r.identity.name = std::move(function);
+}
+
+// The function whose frame holds the stack word at `word` (a range of the
+// root snapshot beginning at `range_begin`): the one the nearest return
+// address below the word returns into (a frame lies above the return
+// address its callee pushed). With none below, the word is in the
+// innermost frame, that of the call the thread stopped in (a blocking
+// call): what it holds of the program's is a register of its caller,
+// saved in its prologue, and the caller is the function the nearest
+// return address above returns into. For a word of the thread's
+// callee-saved registers, says so. Empty if nothing is found.
+std::string frame_holding(std::uintptr_t word, std::uintptr_t range_begin) {
+  std::string frame;
+  the_root_snapshot().for_each_range([&](const root_snapshot::range& range) {
+    if (!frame.empty() || range.global || range.address != range_begin) return;
+    if (word < range.address || word >= range.address + range.count * sizeof(void*)) return;
+    if (range.registers) {
+      frame = "(a callee-saved register)";
+      return;
+    }
+    constexpr std::size_t words_looked_at = 4096;
+    std::size_t at = (word - range.address) / sizeof(void*);
+    const std::size_t slot = at;
+    for (std::size_t looked = 0; at > 0 && looked < words_looked_at && frame.empty(); ++looked)
+      frame = roots::describe_return_address(range.words[--at]);
+    if (!frame.empty() || at != 0) return;
+    for (std::size_t above = slot + 1; above < range.count && above - slot < words_looked_at; ++above) {
+      std::string caller = roots::describe_return_address(range.words[above]);
+      if (caller.empty()) continue;
+      frame = "(a register of " + caller.substr(0, caller.find(" in ")) +
+              ", saved by the call it is blocked in)";
+      return;
+    }
+  });
+  return frame;
+}
+
+// The functions on the stack of stack root `id`, innermost first (its
+// largest range of the root snapshot: the stack, not the registers).
+std::vector<std::string> stack_functions(std::uint32_t id) {
+  const std::uintptr_t* words = nullptr;
+  std::size_t count = 0;
+  the_root_snapshot().for_each_range([&](const root_snapshot::range& range) {
+    if (range.root == id && !range.global && range.count > count) {
+      words = range.words;
+      count = range.count;
+    }
+  });
+  return roots::functions_on_stack(words, count, frames_reported);
+}
+
+// Searches the path from root `id` to its sample object, and the types it
+// reaches, into the record.
+void search_path(tracker& t, std::uint32_t id) {
+  root_record& r = t.records[id];
+  name_block_site(t, r);
+  path_search search;
+  add_sources(t, id, search);
+  path_result found = std::move(
+      search.run({reinterpret_cast<std::uintptr_t>(r.sample) ^ disguise}, false).front());
+  r.top_types = std::move(found.top_types);
+  r.path = std::move(found.path);
+  r.frame.clear();
+  if (r.path.empty()) return;
+  r.path.front().offset = offset_in_root(t, id, found.root_word, found.root_range_begin);
+  if (r.cls == root_class::stack)
+    r.frame = frame_holding(found.root_word, found.root_range_begin);
+}
+
+// The blocked-thread rule of leak_tracker.hpp for stack root `id`.
+void judge_blocked_thread(tracker& t, std::uint32_t id, std::size_t window,
+                          std::vector<leak_suspect>& suspects, std::vector<leak_suspect>& newly_found) {
+  root_record& r = t.records[id];
+  const history_point& now = r.history.back();
+  std::size_t in_wait = 0;  // the newest consecutive points in this wait
+  while (in_wait < r.history.size()) {
+    const history_point& p = r.history[r.history.size() - 1 - in_wait];
+    if (!p.blocked || p.wait != now.wait || now.cycle - p.cycle != in_wait) break;
+    ++in_wait;
+  }
+  if (in_wait < window + 1 || now.bytes < blocked_thread_threshold_bytes) {
+    r.blocked_candidate = r.blocked_suspect = false;
+    return;
+  }
+  r.blocked_candidate = true;  // marked last from the next cycle on
+  if (!now.retained) return;
+  const bool found_now = !r.blocked_suspect;
+  if (found_now) {
+    r.blocked_suspect = true;
+    search_path(t, id);
+    r.stack = stack_functions(id);
+  }
+  leak_suspect s = describe(r, window);
+  s.why = leak_suspect::reason::blocked_thread;
+  s.growth_bytes_per_cycle = s.growth_bytes_per_second = 0;
+  s.window_cycles = 0;
+  s.blocked_seconds =
+      static_cast<double>(now.time_ns - r.history[r.history.size() - in_wait].time_ns) / 1e9;
+  s.age_cycles = in_wait - 1;
+  s.stack = r.stack;
+  if (found_now) newly_found.push_back(s);
+  suspects.push_back(std::move(s));
 }
 
 void print_suspect(const leak_suspect& s) {
@@ -489,9 +630,9 @@ void end_cycle(const cycle_record& record) {
         r.history.clear();  // not seen in every cycle: a new streak
         r.peak_dropped = 0;
       }
+      const bool blocked = r.blocked_in_mark == t.marks_started.load(std::memory_order_relaxed);
       r.history.push_back({record.number, totals[id].bytes.load(std::memory_order_relaxed),
-                           objects, now_ns,
-                           r.blocked_in_mark == t.marks_started.load(std::memory_order_relaxed),
+                           objects, now_ns, blocked, blocked ? r.wait_in_mark : 0,
                            r.marked_last});
       while (r.history.size() > 2 * window + 1) {
         r.peak_dropped = std::max(r.peak_dropped, r.history.front().bytes);
@@ -502,15 +643,7 @@ void end_cycle(const cycle_record& record) {
         r.quiet_cycles = 0;
         if (!r.suspect) {
           r.suspect = true;
-          path_search search;
-          add_sources(t, static_cast<std::uint32_t>(id), search);
-          path_result found = std::move(
-              search.run({reinterpret_cast<std::uintptr_t>(r.sample) ^ disguise}, false).front());
-          r.top_types = std::move(found.top_types);
-          r.path = std::move(found.path);
-          if (!r.path.empty())
-            r.path.front().offset = offset_in_root(t, static_cast<std::uint32_t>(id),
-                                                   found.root_word, found.root_range_begin);
+          search_path(t, static_cast<std::uint32_t>(id));
           newly_found.push_back(describe(r, window));
         }
       } else if (r.suspect && r.history.size() >= 2 &&
@@ -519,6 +652,11 @@ void end_cycle(const cycle_record& record) {
         r.suspect = false;
       }
       if (r.suspect) suspects.push_back(describe(r, window));
+      if (r.cls == root_class::stack && !r.suspect) {
+        judge_blocked_thread(t, static_cast<std::uint32_t>(id), window, suspects, newly_found);
+      } else {
+        r.blocked_candidate = r.blocked_suspect = false;
+      }
     }
     // Roots not seen this cycle keep no streak.
     for (std::size_t id = 2; id < t.records.size(); ++id) {
@@ -526,7 +664,7 @@ void end_cycle(const cycle_record& record) {
       if (!r.history.empty() && r.history.back().cycle != record.number) {
         r.history.clear();
         r.peak_dropped = 0;
-        r.suspect = false;
+        r.suspect = r.blocked_candidate = r.blocked_suspect = false;
       }
     }
   }
@@ -580,6 +718,7 @@ void end_cycle(const cycle_record& record) {
       leak_suspect& s = groups[key];
       if (s.objects == 0) {
         s.why = leak_suspect::reason::expected_dead;
+        if (e.root != 0) name_block_site(t, t.records[e.root]);
         s.root = e.root != 0 ? t.records[e.root].identity
                              : leak_root{"unknown", "no path from a root was found", "", 0, 0};
         s.path = e.path;

@@ -70,6 +70,15 @@
 // they share nothing). The suspect's report says when its figure is the
 // retained size (leak_suspect::retained).
 //
+// Blocked-thread rule. A stack root is a blocked-thread suspect when its
+// thread was blocked in the same wait (root_identity::wait: it did not
+// wake in between) at the start of each of the last W + 1 cycles, and its
+// retained size is at least blocked_thread_threshold_bytes: once the first
+// two hold with the bytes it was credited with, the stack is marked last
+// from the next cycle on, and the rule is judged on that exact figure (a
+// thread waiting on a structure other roots hold too is not reported). A
+// stack that is a growth suspect is reported as such only.
+//
 // Expectations. expect_dead() records the object's address (disguised: the
 // table is never scanned, but a copy of the address must not look like a
 // pointer anywhere) and the count of mark phases started so far. In each

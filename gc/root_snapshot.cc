@@ -14,8 +14,8 @@ void root_snapshot::clear() {
 
 void root_snapshot::start_segment(const roots::root_identity& root, std::uintptr_t address) {
   if (!keep_) return;
-  segments_.push_back({leaks::root_id(root), root.kind == roots::root_kind::global, address,
-                       words_.size()});
+  segments_.push_back({leaks::root_id(root), root.kind == roots::root_kind::global,
+                       root.kind == roots::root_kind::registers, address, words_.size()});
 }
 
 // Reads stacks and data segments word by word, sanitizer redzones and other

@@ -60,6 +60,7 @@ class root_snapshot final : public roots::root_visitor {
   struct range {
     std::uint32_t root;       // leak tracker id (0 without tracking)
     bool global;              // a data segment: words belong to variables
+    bool registers;           // a thread's callee-saved registers
     std::uintptr_t address;   // where the first word was
     const std::uintptr_t* words;
     std::size_t count;
@@ -70,7 +71,7 @@ class root_snapshot final : public roots::root_visitor {
   void for_each_range(F&& f) const {
     for (std::size_t i = 0; i < segments_.size(); ++i) {
       std::size_t end = i + 1 < segments_.size() ? segments_[i + 1].first_word : words_.size();
-      f(range{segments_[i].root, segments_[i].global, segments_[i].address,
+      f(range{segments_[i].root, segments_[i].global, segments_[i].registers, segments_[i].address,
               words_.data() + segments_[i].first_word, end - segments_[i].first_word});
     }
   }
@@ -81,6 +82,7 @@ class root_snapshot final : public roots::root_visitor {
   struct segment {
     std::uint32_t root;
     bool global;
+    bool registers;
     std::uintptr_t address;
     std::size_t first_word;
     bool scanned = false;

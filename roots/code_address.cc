@@ -121,4 +121,45 @@ std::string describe_code_address(std::uintptr_t pc) {
   return where;
 }
 
+bool in_code(std::uintptr_t address) {
+  struct lookup {
+    std::uintptr_t address;
+    bool found = false;
+  } l{address};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) {
+        auto* l = static_cast<lookup*>(data);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+          std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+          if (l->address >= begin && l->address < begin + ph.p_memsz) {
+            l->found = true;
+            return 1;
+          }
+        }
+        return 0;
+      },
+      &l);
+  return l.found;
+}
+
+std::string describe_return_address(std::uintptr_t word) {
+  if (word <= 4096 || !in_code(word)) return "";
+  std::string frame = describe_code_address(word);
+  std::size_t offset = frame.find("+0x");
+  if (offset == std::string::npos || offset > frame.find(" in ")) return "";
+  return frame;
+}
+
+std::vector<std::string> functions_on_stack(const std::uintptr_t* words, std::size_t count,
+                                            std::size_t most) {
+  std::vector<std::string> found;
+  for (std::size_t i = 0; i < count && found.size() < most; ++i) {
+    std::string frame = describe_return_address(words[i]);
+    if (!frame.empty()) found.push_back(std::move(frame));
+  }
+  return found;
+}
+
 }  // namespace tricolor::roots

@@ -15,11 +15,29 @@
 // thread stopped in write() holds its stream's lock.)
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tricolor::roots {
 
 std::string describe_code_address(std::uintptr_t pc);
+
+// True if `address` lies in an executable segment of a loaded module.
+bool in_code(std::uintptr_t address);
+
+// The function a stack word returns into, as describe_code_address names
+// it, or "" if the word cannot be a return address: outside the modules'
+// code, in no named function, or at a function's first byte (a function
+// pointer, not a return address).
+std::string describe_return_address(std::uintptr_t word);
+
+// The functions that the return addresses among `count` stack words
+// (copied from the stack pointer upwards) return into, innermost first, at
+// most `most`. Found by looking at every word, not by unwinding: a stale
+// return address in a frame appears too.
+std::vector<std::string> functions_on_stack(const std::uintptr_t* words, std::size_t count,
+                                            std::size_t most);
 
 }  // namespace tricolor::roots

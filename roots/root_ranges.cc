@@ -11,6 +11,7 @@
 
 #include "tricolor/internal/write_barrier.hpp"
 #include "heap/heap.hpp"
+#include "roots/block_sites.hpp"
 #include "roots/thread_registry.hpp"
 
 namespace tricolor::roots {
@@ -131,7 +132,7 @@ void unlink(stripe& s, range_header* h) {
 }
 
 const root_identity& identity_of(range_kind kind) {
-  static const root_identity identities[range_kinds] = {
+  static const root_identity identities[range_kinds] = {  // blocks without a site
       {root_kind::range, "root_allocator block", "", 0, 0},
       {root_kind::range, "coroutine frame", "", 0, 0},
       {root_kind::range, "exception object", "", 0, 0},
@@ -142,8 +143,9 @@ const root_identity& identity_of(range_kind kind) {
 }  // namespace
 
 void register_range(range_header* header, const void* begin, std::size_t bytes,
-                    range_kind kind) noexcept {
+                    range_kind kind, const block_site* site) noexcept {
   maybe_runtime_section runtime;
+  header->site = site;
   header->begin = reinterpret_cast<std::uintptr_t>(begin);
   header->end = header->begin + bytes;
   header->kind = kind;
@@ -215,7 +217,9 @@ std::uint64_t visit_snapshot_ranges(root_visitor& visitor, bool scanned) {
     for (int k = 0; k < range_kinds; ++k) {
       if (k == static_cast<int>(range_kind::scanned) && !scanned) continue;
       for (range_header* h = s.heads[k]; h; h = h->next) {
-        visitor.conservative_range(identity_of(h->kind), reinterpret_cast<const void*>(h->begin),
+        root_identity identity = identity_of(h->kind);
+        identity.site = h->site;
+        visitor.conservative_range(identity, reinterpret_cast<const void*>(h->begin),
                                    reinterpret_cast<const void*>(h->end));
         bytes += h->end - h->begin;
       }
@@ -227,7 +231,7 @@ std::uint64_t visit_snapshot_ranges(root_visitor& visitor, bool scanned) {
 std::uint64_t visit_root_ranges(root_visitor& visitor) {
   link_exception_roots();
   const std::uint32_t current = epoch.load(std::memory_order_relaxed);
-  const root_identity& identity = identity_of(range_kind::scanned);
+  root_identity identity = identity_of(range_kind::scanned);
   std::uint64_t bytes = 0;
   for (stripe& s : stripes) {
     std::unique_lock guard(s.lock);
@@ -241,6 +245,7 @@ std::uint64_t visit_root_ranges(root_visitor& visitor) {
       }
       std::uintptr_t from = h->begin + s.cursor_offset;
       std::uintptr_t to = std::min<std::uintptr_t>(h->end, from + chunk_bytes - held);
+      identity.site = h->site;
       visitor.conservative_range(identity, reinterpret_cast<const void*>(from),
                                  reinterpret_cast<const void*>(to));
       held += to - from;
@@ -262,6 +267,20 @@ std::uint64_t visit_root_ranges(root_visitor& visitor) {
     }
   }
   return bytes;
+}
+
+void visit_every_range(root_visitor& visitor) {
+  for (stripe& s : stripes) {
+    std::lock_guard guard(s.lock);
+    for (int k = 0; k < range_kinds; ++k) {
+      for (range_header* h = s.heads[k]; h; h = h->next) {
+        root_identity identity = identity_of(h->kind);
+        identity.site = h->site;
+        visitor.conservative_range(identity, reinterpret_cast<const void*>(h->begin),
+                                   reinterpret_cast<const void*>(h->end));
+      }
+    }
+  }
 }
 
 std::size_t registered_ranges(range_kind kind) noexcept {
@@ -286,8 +305,13 @@ void* allocate_root_block(std::size_t bytes, bool frame) {
   void* block = ::operator new(sizeof(range_header) + bytes);
   auto* header = static_cast<range_header*>(block);
   void* payload = header + 1;
-  roots::register_range(header, payload, bytes,
-                        frame ? range_kind::frame : range_kind::scanned);
+  const roots::block_site* site = nullptr;
+  if (!frame && roots::record_root_block_sites()) [[unlikely]] {
+    roots::maybe_runtime_section runtime;  // roots/block_sites.hpp says why
+    site = roots::current_block_site();
+  }
+  roots::register_range(header, payload, bytes, frame ? range_kind::frame : range_kind::scanned,
+                        site);
   return payload;
 }
 

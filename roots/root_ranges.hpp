@@ -101,6 +101,8 @@
 
 namespace tricolor::roots {
 
+struct block_site;
+
 enum class range_kind : std::uint8_t { scanned, frame, exception };
 inline constexpr int range_kinds = 3;
 
@@ -112,13 +114,16 @@ struct alignas(16) range_header {
   std::uintptr_t end;
   std::uint32_t scanned_epoch;  // under the stripe's lock
   range_kind kind;
+  // A root_allocator block's allocation site, with leak tracking on
+  // (roots/block_sites.hpp); else null.
+  const block_site* site;
 };
 static_assert(sizeof(range_header) == 48);
 
 // Links and unlinks a range (see the protocol above). `header` must stay
 // valid until unregister_range returns.
 void register_range(range_header* header, const void* begin, std::size_t bytes,
-                    range_kind kind) noexcept;
+                    range_kind kind, const block_site* site = nullptr) noexcept;
 void unregister_range(range_header* header) noexcept;
 
 // The exception object registered at `begin`, unlinked; nullptr if none.
@@ -137,6 +142,11 @@ std::uint64_t visit_snapshot_ranges(root_visitor& visitor, bool scanned);
 // After the mark-start pause, on the collector thread: the marker's walk
 // over the scanned ranges (see the protocol above). Returns the bytes read.
 std::uint64_t visit_root_ranges(root_visitor& visitor);
+
+// With the world running, outside any mark (the leak reports' path search):
+// every range of every kind, each read under its stripe's lock (so none is
+// freed meanwhile), stamps and epoch untouched.
+void visit_every_range(root_visitor& visitor);
 
 // For tests: ranges registered now, of one kind.
 std::size_t registered_ranges(range_kind kind) noexcept;

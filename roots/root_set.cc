@@ -21,7 +21,10 @@ std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
   // Blocked: SAFE when the pause began, or stopped by the signal in a
   // system call (leak reports judge a stack's growth only then).
   const bool blocked = t.safe_at_stop || t.stopped_by_signal.load(std::memory_order_relaxed);
-  root_identity stack{root_kind::stack, name, "", 0, t.tid, 0, blocked};
+  const std::uint64_t wait = t.safe_at_stop ? 2 * t.waits.load(std::memory_order_relaxed)
+                             : blocked      ? 2 * std::uint64_t{registers.stack_pointer} + 1
+                                            : 0;
+  root_identity stack{root_kind::stack, name, "", 0, t.tid, 0, blocked, wait};
   // The start argument's heap block (roots/thread_creation.hpp), scanned as
   // part of the thread's stack, whose frames it belongs to. The thread may
   // be stopped just after the block was freed (std::thread frees it before
@@ -32,7 +35,7 @@ std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
                                reinterpret_cast<const void*>(t.start_argument.end));
   }
   if (registers.stack_pointer == 0) return 0;  // created, not started yet
-  root_identity regs{root_kind::registers, name, "", 0, t.tid, 0, blocked};
+  root_identity regs{root_kind::registers, name, "", 0, t.tid, 0, blocked, wait};
   visitor.conservative_range(regs, std::begin(registers.callee_saved),
                              std::end(registers.callee_saved));
   auto low = registers.stack_pointer;
@@ -50,7 +53,7 @@ std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
   }
   visitor.conservative_range(stack, reinterpret_cast<const void*>(low),
                              reinterpret_cast<const void*>(t.stack_high));
-  root_identity tls{root_kind::tls, name, "", 0, t.tid, 0, blocked};
+  root_identity tls{root_kind::tls, name, "", 0, t.tid, 0, blocked, wait};
   for (const memory_range& block : t.tls_blocks)
     visitor.conservative_range(tls, reinterpret_cast<const void*>(block.begin),
                                reinterpret_cast<const void*>(block.end));

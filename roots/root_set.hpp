@@ -37,6 +37,14 @@ struct root_identity {
   std::uintptr_t load_bias = 0;  // global: the module's (dlpi_addr)
   bool blocked = false;          // stack, registers, tls: the thread was
                                  // blocked (SAFE) when the pause began
+  // Blocked: which wait. Equal in two pauses when the thread did not wake
+  // between them: its count of waits when SAFE; when stopped by the signal
+  // in a system call, its stack pointer (the same call from the same frame
+  // then; a loop that wakes and calls again from there looks the same).
+  std::uint64_t wait = 0;
+  // range: a root_allocator block's allocation site (roots/block_sites.hpp),
+  // or null.
+  const void* site = nullptr;
 };
 
 class root_visitor {

@@ -230,6 +230,7 @@ void flush_orphaned_caches(bool relist) {
 
 void become_safe(thread_state* self, const register_snapshot& registers) {
   self->saved = registers;
+  self->waits.store(self->waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   self->status.store(thread_status::safe, std::memory_order_seq_cst);
 }
 

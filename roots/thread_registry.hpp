@@ -123,6 +123,10 @@ struct thread_state {
   // SAFE when the last stop began (blocked, not stopped by that pause);
   // written under the registry lock in the stop.
   bool safe_at_stop = false;
+  // How many times the thread became SAFE: a wait's identity (leak reports
+  // tell a thread blocked in one wait across cycles from one that woke and
+  // waited again). Written by the thread only, before its SAFE store.
+  std::atomic<std::uint64_t> waits{0};
   // Set in a mark-start pause for a thread that was SAFE when the stop began:
   // its stack is scanned after the world restarts (root_set.hpp,
   // scan_deferred_stacks), and become_running keeps it SAFE until then.

@@ -150,6 +150,36 @@ TEST(LeakReport, GrowingStaticCacheIsNamedWithItsSizeAndPath) {
   page_cache() = {};  // the leak fixed: later tests' cycles do not mark it
 }
 
+// A standard container on root_allocator that only grows: its buffer is
+// named by the function that grows it.
+std::vector<gc_ptr<cached_page>, tricolor::root_allocator<gc_ptr<cached_page>>> remembered_pages;
+
+[[gnu::noinline]] void remember_pages(std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i)
+    remembered_pages.push_back(make_gc<cached_page>(i, make_gc_array<std::uint64_t>(page_words, i)));
+}
+
+TEST(LeakReport, AGrowingRootAllocatorContainerIsNamedByTheFunctionThatGrowsIt) {
+  if (!tracking_on()) GTEST_SKIP() << "needs TRICOLOR_DEBUG=leakreport=1";
+  std::vector<leak_suspect> report;
+  const leak_suspect* s = nullptr;
+  for (std::size_t cycle = 1; cycle <= 2 * window + 4 && s == nullptr; ++cycle) {
+    tricolor_test::isolated([] { remember_pages(400); });
+    tricolor_test::collect_clean();
+    report = tricolor::leak_report();
+    s = find_suspect(report, "remember_pages", leak_suspect::reason::growth);
+  }
+  ASSERT_NE(s, nullptr) << report_text(report);
+  EXPECT_EQ(s->root.kind, "root_allocator block");
+  std::uint64_t expected =
+      remembered_pages.size() * (slot_bytes(sizeof(cached_page)) + array_slot_bytes(page_words, 8));
+  EXPECT_GE(static_cast<double>(s->bytes), 0.9 * static_cast<double>(expected));
+  EXPECT_LE(static_cast<double>(s->bytes), 1.1 * static_cast<double>(expected));
+  ASSERT_FALSE(s->path.empty());
+  EXPECT_NE(s->path[0].type.find("cached_page"), std::string::npos) << s->path[0].type;
+  remembered_pages = {};
+}
+
 // --- 2. listeners registered and never removed ---------------------------------
 
 struct listener {
@@ -537,6 +567,7 @@ TEST(LeakReport, AThreadThatExitsTakesItsRootsWithIt) {
   EXPECT_NE(seen, nullptr) << "the growing thread's stack was not reported\n" << report_text(report);
   if (seen != nullptr) {
     EXPECT_EQ(seen->root.thread, grower_id);
+    EXPECT_FALSE(seen->frame.empty()) << "no frame found for the path's first word";
     // stack -> the array -> [i] a page (-> its words).
     EXPECT_GE(seen->path.size(), 2u);
     if (seen->path.size() >= 2) {
@@ -554,6 +585,91 @@ TEST(LeakReport, AThreadThatExitsTakesItsRootsWithIt) {
   for (const leak_suspect& s : tricolor::leak_report())
     EXPECT_FALSE(s.why == leak_suspect::reason::growth && s.root.kind == "thread stack")
         << "a thread that exited is still reported";
+}
+
+// --- threads blocked for long with memory ------------------------------------
+
+// A thread that takes a buffer and then waits, on a condition variable
+// nobody will signal for a long time; `shared` also goes to a global when
+// set (the buffer is then not the stack's alone).
+struct parked_thread {
+  std::mutex lock;
+  std::condition_variable wake;
+  bool go = false;
+  std::atomic<pid_t> id{0};
+  std::thread thread;
+
+  parked_thread(std::size_t buffer_bytes, gc_ptr<gc_array<char>>* shared) {
+    thread = std::thread([this, buffer_bytes, shared] {
+      gc_ptr<gc_array<char>> buffer = make_gc_array<char>(buffer_bytes, 'b');
+      if (shared != nullptr) *shared = buffer;
+      id = gettid();
+      std::unique_lock guard(lock);
+      wake.wait(guard, [&] { return go; });
+      EXPECT_EQ((*buffer)[buffer_bytes - 1], 'b');
+    });
+    while (id.load() == 0) std::this_thread::yield();
+  }
+  ~parked_thread() {
+    {
+      std::lock_guard guard(lock);
+      go = true;
+    }
+    wake.notify_all();
+    thread.join();
+  }
+};
+
+const leak_suspect* blocked_thread(const std::vector<leak_suspect>& report, pid_t thread) {
+  for (const leak_suspect& s : report)
+    if (s.why == leak_suspect::reason::blocked_thread && s.root.thread == thread) return &s;
+  return nullptr;
+}
+
+TEST(BlockedThread, AThreadParkedWithABufferIsReportedWithItsRetainedSize) {
+  if (!tracking_on()) GTEST_SKIP() << "needs TRICOLOR_DEBUG=leakreport=1";
+  constexpr std::size_t buffer_bytes = 3 << 20;
+  parked_thread parked(buffer_bytes, nullptr);
+  std::vector<leak_suspect> report;
+  const leak_suspect* s = nullptr;
+  std::size_t found_at = 0;
+  for (std::size_t cycle = 1; cycle <= window + 6 && s == nullptr; ++cycle) {
+    tricolor::collect();
+    report = tricolor::leak_report();
+    s = blocked_thread(report, parked.id);
+    if (s != nullptr) found_at = cycle;
+  }
+  ASSERT_NE(s, nullptr) << "not reported\n" << report_text(report);
+  // Blocked at the start of window + 1 cycles (the first one it was seen
+  // blocked in may be the first or the second), then one more to measure.
+  EXPECT_GE(found_at, window + 2);
+  EXPECT_LE(found_at, window + 3);
+  EXPECT_EQ(s->root.kind, "thread stack");
+  EXPECT_GE(s->age_cycles, window);
+  EXPECT_GT(s->blocked_seconds, 0);
+  std::uint64_t buffer_slot = array_slot_bytes(buffer_bytes, 1);
+  EXPECT_GE(static_cast<double>(s->bytes), 0.9 * static_cast<double>(buffer_slot));
+  EXPECT_LE(static_cast<double>(s->bytes), 1.1 * static_cast<double>(buffer_slot));
+  ASSERT_FALSE(s->path.empty());
+  EXPECT_NE(s->path[0].type.find("gc_array<char>"), std::string::npos) << s->path[0].type;
+  EXPECT_FALSE(s->stack.empty());
+  EXPECT_FALSE(s->frame.empty());  // a register, saved by the wait or by the signal
+}
+
+// The same thread, but a global holds its buffer too: its stack retains
+// nothing of its own, so it is no suspect.
+gc_ptr<gc_array<char>> parked_buffer_also_held;
+
+TEST(BlockedThread, AThreadParkedOnMemoryAGlobalAlsoHoldsIsNotReported) {
+  if (!tracking_on()) GTEST_SKIP() << "needs TRICOLOR_DEBUG=leakreport=1";
+  parked_thread parked(3 << 20, &parked_buffer_also_held);
+  for (std::size_t cycle = 0; cycle < window + 6; ++cycle) {
+    tricolor::collect();
+    std::vector<leak_suspect> report = tricolor::leak_report();
+    ASSERT_EQ(blocked_thread(report, parked.id), nullptr) << "cycle " << cycle << "\n"
+                                                          << report_text(report);
+  }
+  parked_buffer_also_held = nullptr;
 }
 
 // --- threads leaked on channels ----------------------------------------------

@@ -15,7 +15,10 @@
 //     without leakreport=1);
 //   * threads leaked on channels: a thread blocked in a gc_chan operation on
 //     a channel that nothing but such blocked threads can reach (it can
-//     never be woken; gc/channel_leaks.hpp), with or without leakreport=1.
+//     never be woken; gc/channel_leaks.hpp), with or without leakreport=1;
+//   * blocked threads: a thread blocked in one wait (any blocking call) at
+//     the start of more than `leakcycles` cycles in a row, whose stack
+//     retains at least blocked_thread_threshold_bytes (leakreport=1).
 //
 // Each suspect is printed on stderr when it is found (leakreport=1) and in a
 // summary at exit, and is returned by leak_report() and written as JSON by
@@ -41,6 +44,8 @@ namespace tricolor {
 
 // Bytes a root must have gained over the growth window to be a suspect.
 inline constexpr std::uint64_t growth_threshold_bytes = 256 * 1024;
+// Bytes a blocked thread's stack must retain to be a suspect.
+inline constexpr std::uint64_t blocked_thread_threshold_bytes = 1024 * 1024;
 
 // Says that the object `object` points into should become garbage soon. If
 // it is still reachable at the end of the marking of the second cycle that
@@ -74,7 +79,9 @@ struct leak_root {
   std::string kind;    // "gc_root", "global", "thread stack", "thread_local",
                        // "root_allocator block", "coroutine frame",
                        // "exception object", "module data"
-  std::string name;    // gc_root name, variable, or thread name
+  std::string name;    // gc_root name, variable, thread name, or for
+                       // root_allocator blocks (leakreport=1) the function
+                       // that allocated them (grew the container)
   std::string file;    // gc_root: where it was created; global: the module
   unsigned line = 0;   // gc_root: the line
   int thread = 0;      // thread stack / thread_local: the thread's id
@@ -87,7 +94,7 @@ struct leak_type_share {
 };
 
 struct leak_suspect {
-  enum class reason { growth, expected_dead, leaked_thread };
+  enum class reason { growth, expected_dead, leaked_thread, blocked_thread };
   reason why = reason::growth;
   leak_root root;
   // The cycles this root has been seen in, and for how long.
@@ -117,9 +124,17 @@ struct leak_suspect {
   // largest first (at most 5; counted over at most path_search_limit
   // objects).
   std::vector<leak_type_share> top_types;
-  // The shortest path from the root to a sample object (growth: an object
-  // the root was credited with; expected_dead: that object).
+  // The shortest path from the root to a sample object (growth,
+  // blocked_thread: an object the root was credited with; expected_dead:
+  // that object).
   std::vector<leak_path_hop> path;
+  // A path from a thread's stack: the function whose frame holds its first
+  // word, as far as it can be told without unwinding (the one the nearest
+  // return address below the word returns into); "(a register of F, saved
+  // by the call it is blocked in)" for a word of the innermost frame;
+  // "(a callee-saved register)" for one of the thread's saved registers;
+  // empty if none was found.
+  std::string frame;
   // expected_dead: the reason given and where expect_dead was called.
   std::string expectation;
   std::string expected_at_file;
@@ -127,7 +142,12 @@ struct leak_suspect {
   // leaked_thread: a thread (root) blocked for good in a gc_chan operation,
   // on a channel nothing that runs can reach; the channel's type, the
   // operation, how long it had been blocked, and the functions found on
-  // its stack (return addresses, innermost first).
+  // its stack (return addresses, innermost first). blocked_thread: a thread
+  // blocked in one wait at the start of more than `leakcycles` cycles in a
+  // row whose stack retains at least blocked_thread_threshold_bytes (its
+  // retained size: `bytes`, `objects`); `age_cycles` counts those cycles,
+  // `blocked_seconds` the time between the first and the last; its stack's
+  // functions, as for leaked_thread.
   std::string channel_type;
   bool sending = false;
   double blocked_seconds = 0;

@@ -5,6 +5,10 @@
 //   * an object given to expect_dead() that is still reachable,
 //   * a growth suspect (a root whose retained memory grew cycle after cycle;
 //     only with TRICOLOR_DEBUG=leakreport=1),
+//   * a thread leaked on a gc_chan (blocked for good on a channel nothing
+//     else can reach),
+//   * a blocked-thread suspect (a thread blocked in one wait for more than
+//     `leakcycles` cycles with at least a MiB on its stack; leakreport=1),
 //   * more registered threads than it started with (a thread it started
 //     and never joined, still running).
 // Suspects that existed before the test began are not its own.
@@ -67,6 +71,13 @@ class leak_checker {
         found += "  " + std::to_string(s.objects) + " object(s) expected dead (\"" + s.expectation +
                  "\", " + s.expected_at_file + ":" + std::to_string(s.expected_at_line) +
                  ") still reachable from " + s.root.kind + " " + describe(s.root) + "\n";
+      } else if (s.why == leak_suspect::reason::leaked_thread) {
+        found += "  thread " + std::to_string(s.root.thread) + " \"" + s.root.name +
+                 "\" is blocked for good on a " + s.channel_type + " nothing else can reach\n";
+      } else if (s.why == leak_suspect::reason::blocked_thread) {
+        found += "  thread " + std::to_string(s.root.thread) + " \"" + s.root.name +
+                 "\" has been blocked for " + std::to_string(s.age_cycles) + " cycles holding " +
+                 std::to_string(s.bytes) + " bytes\n";
       } else {
         found += "  " + s.root.kind + " " + describe(s.root) + " grew to " +
                  std::to_string(s.bytes) + " bytes over " + std::to_string(s.window_cycles) +
