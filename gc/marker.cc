@@ -60,19 +60,22 @@ void marker::shade(span* s, std::uint32_t index) {
   // for nearly every object. drain() prefetches it instead and scan() reads
   // it (a noscan object then turns black without being scanned).
   const void* payload = heap::payload_of(slot);
-  // Credited first: after the push (whose slow path is a call) nothing is
-  // left to do, so no value has to survive it in a callee-saved register.
-  if (tracking_) [[unlikely]] credit_root(s, payload);
-  stack_.push(mark_item::make(payload, 0, current_root_));
+  if (tracking_) [[unlikely]] {
+    push_and_credit(s, payload);
+    return;
+  }
+  stack_.push(mark_item::make(payload, 0, leaks::unattributed));
 }
 
-// Out of line, as above: shade()'s fast path saves no more registers than
-// it did before leak tracking (bench/README.md, "Leak tracking's cost").
-[[gnu::noinline]] void marker::credit_root(span* s, const void* payload) {
+// With leak tracking, out of line: shade()'s own path then keeps no value
+// across a call, and saves no more registers than it did before leak
+// tracking (bench/README.md, "Leak tracking's cost").
+[[gnu::noinline]] void marker::push_and_credit(span* s, const void* payload) {
   std::size_t bytes = s->state.load(std::memory_order_relaxed) == heap::span_state::large
                           ? s->bytes()
                           : s->slot_size;
   tally_.credit(current_root_, bytes, payload);
+  stack_.push(mark_item::make(payload, 0, current_root_));
 }
 
 void marker::shade_from_root(span* s, std::uint32_t index) {
