@@ -309,7 +309,14 @@ std::uint32_t variable_id(std::uint32_t module_root, std::uintptr_t address) {
   return id;
 }
 
-void root_tally::grow(std::uint32_t root) { counts_.resize(std::size_t{root} + 1); }
+void root_tally::first_credit(std::uint32_t root, std::size_t bytes, const void* payload) {
+  if (root >= counts_.size()) counts_.resize(std::size_t{root} + 1);
+  entry& e = counts_[root];
+  if (e.objects == 0) touched_.push_back(root);
+  e.objects++;
+  e.bytes += bytes;
+  e.sample = payload;
+}
 
 void root_tally::flush() {
   if (touched_.empty()) return;

@@ -137,12 +137,16 @@ std::uint32_t variable_id(std::uint32_t module_root, std::uintptr_t address);
 class root_tally {
  public:
   void credit(std::uint32_t root, std::size_t bytes, const void* payload) {
-    if (root >= counts_.size()) grow(root);
-    entry& e = counts_[root];
-    if (e.objects == 0) touched_.push_back(root);
-    e.objects++;
-    e.bytes += bytes;
-    e.sample = payload;
+    if (root < counts_.size()) [[likely]] {
+      entry& e = counts_[root];
+      if (e.objects != 0) [[likely]] {
+        e.objects++;
+        e.bytes += bytes;
+        e.sample = payload;
+        return;
+      }
+    }
+    first_credit(root, bytes, payload);  // out of line: the marker's step stays small
   }
   // Adds the counts to the cycle's totals and clears them.
   void flush();
@@ -153,7 +157,7 @@ class root_tally {
     std::uint64_t bytes = 0;
     const void* sample = nullptr;
   };
-  void grow(std::uint32_t root);
+  void first_credit(std::uint32_t root, std::size_t bytes, const void* payload);
   std::vector<entry> counts_;
   std::vector<std::uint32_t> touched_;
 };

@@ -52,30 +52,33 @@ void reset_mark_counters() {
 
 marker::~marker() { give_all_to_pool(); }
 
-void marker::shade(span* s, std::uint32_t index) {
+// Two copies of the marking step, so that the one without leak tracking is
+// what it was before leak tracking (two saved registers, a plain item):
+// crediting a root in the same function made every shade save six
+// registers, and an out-of-line credit cost tracking a call per object
+// (bench/README.md, "Leak tracking's cost").
+template <bool tracked>
+[[gnu::noinline]] void marker::mark_and_push(span* s, std::uint32_t index) {
   if (!(exclusive_ ? s->try_mark_exclusive(index) : s->try_mark(index)))
     return;  // already grey or black
-  char* slot = s->slot_address(index);
   // The object's header is not read here: that load would miss the cache
   // for nearly every object. drain() prefetches it instead and scan() reads
   // it (a noscan object then turns black without being scanned).
-  const void* payload = heap::payload_of(slot);
-  if (tracking_) [[unlikely]] {
-    push_and_credit(s, payload);
-    return;
+  const void* payload = heap::payload_of(s->slot_address(index));
+  if constexpr (tracked) {
+    std::size_t bytes = s->state.load(std::memory_order_relaxed) == heap::span_state::large
+                            ? s->bytes()
+                            : s->slot_size;
+    tally_.credit(current_root_, bytes, payload);
   }
-  stack_.push(mark_item::make(payload, 0, leaks::unattributed));
+  stack_.push(mark_item::make(payload, 0, tracked ? current_root_ : leaks::unattributed));
 }
 
-// With leak tracking, out of line: shade()'s own path then keeps no value
-// across a call, and saves no more registers than it did before leak
-// tracking (bench/README.md, "Leak tracking's cost").
-[[gnu::noinline]] void marker::push_and_credit(span* s, const void* payload) {
-  std::size_t bytes = s->state.load(std::memory_order_relaxed) == heap::span_state::large
-                          ? s->bytes()
-                          : s->slot_size;
-  tally_.credit(current_root_, bytes, payload);
-  stack_.push(mark_item::make(payload, 0, current_root_));
+inline void marker::shade(span* s, std::uint32_t index) {
+  if (tracking_) [[unlikely]]
+    mark_and_push<true>(s, index);
+  else
+    mark_and_push<false>(s, index);
 }
 
 void marker::shade_from_root(span* s, std::uint32_t index) {

@@ -106,7 +106,8 @@ class marker final : public tracer, public roots::root_visitor {
   // The span of a gc_ptr's target (aborts if it is not a managed object).
   heap::span* span_of_traced(const void* target);
   void shade(heap::span* s, std::uint32_t index);
-  void push_and_credit(heap::span* s, const void* payload);
+  template <bool tracked>
+  void mark_and_push(heap::span* s, std::uint32_t index);
   // A root's word: shaded, or held back (see holding_roots).
   void shade_from_root(heap::span* s, std::uint32_t index);
   void scan(const mark_item& item);
