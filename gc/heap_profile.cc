@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <ostream>
 #include <string_view>
@@ -90,12 +91,33 @@ struct profile_state {
   std::unordered_map<call_stack, allocation_site, call_stack_hash> sites;
   std::uint64_t completed_marks = 0;  // M of heap_profile.hpp, 3
   std::uint64_t published = 0;        // the snapshot a profile shows
+  // The samples' nodes, in blocks that are never freed (a node a sweep
+  // frees goes on free_samples for the next sample): the sweep frees no
+  // memory, and every node stays reachable from here, not only from span
+  // records (which LeakSanitizer does not scan: they come from mimalloc).
+  std::vector<std::unique_ptr<heap::span_sample[]>> sample_blocks;
+  heap::span_sample* free_samples = nullptr;
 };
 
 // Never destroyed: threads may allocate while the program exits.
 profile_state& state() {
   static profile_state* const s = new profile_state;
   return *s;
+}
+
+// A node for a new sample. With the lock held.
+heap::span_sample* new_sample_node(profile_state& s) {
+  if (s.free_samples == nullptr) {
+    constexpr std::size_t block_nodes = 256;
+    auto& block = s.sample_blocks.emplace_back(new heap::span_sample[block_nodes]);
+    for (std::size_t i = 0; i < block_nodes; ++i) {
+      block[i].next = s.free_samples;
+      s.free_samples = &block[i];
+    }
+  }
+  heap::span_sample* node = s.free_samples;
+  s.free_samples = node->next;
+  return node;
 }
 
 // Folds the pending snapshots that are now published into the site's
@@ -161,15 +183,15 @@ void record(const void* slot, std::size_t slot_bytes, int rate) {
   // 1 / p(s), p(s) = 1 - exp(-s/N).
   double weight = 1.0 / -std::expm1(-static_cast<double>(slot_bytes) / rate);
   heap::span* owner = heap::find_span(slot);
-  auto* sample = new heap::span_sample{nullptr, disguise(slot), nullptr, weight, slot_bytes};
 
   profile_state& s = state();
   std::lock_guard guard(s.lock);
   allocation_site& site = s.sites.try_emplace(std::move(stack)).first->second;
   catch_up(site, s.published);
   site.pending[(s.completed_marks + 1) % 2].allocated.add(weight, slot_bytes);
-  sample->site = &site;
-  sample->next = owner->samples.load(std::memory_order_relaxed);
+  heap::span_sample* sample = new_sample_node(s);
+  *sample = {owner->samples.load(std::memory_order_relaxed), disguise(slot), &site, weight,
+             slot_bytes};
   owner->samples.store(sample, std::memory_order_relaxed);
 }
 
@@ -230,32 +252,25 @@ void after_mark() {
 
 void sweep_samples(heap::span& span) {
   profile_state& s = state();
-  heap::span_sample* dead = nullptr;
-  {
-    std::lock_guard guard(s.lock);
-    heap::span_sample* kept = nullptr;
-    heap::span_sample* next;
-    for (heap::span_sample* sample = span.samples.load(std::memory_order_relaxed);
-         sample != nullptr; sample = next) {
-      next = sample->next;
-      // The slot is allocated (heap_profile.hpp, invariants): its mark bit
-      // says whether the object lives.
-      if (span.is_marked(span.slot_index(undisguise(sample->disguised_object)))) {
-        sample->next = kept;
-        kept = sample;
-        continue;
-      }
-      catch_up(*sample->site, s.published);
-      sample->site->pending[s.completed_marks % 2].freed.add(sample->weight, sample->slot_bytes);
-      sample->next = dead;
-      dead = sample;
+  std::lock_guard guard(s.lock);
+  heap::span_sample* kept = nullptr;
+  heap::span_sample* next;
+  for (heap::span_sample* sample = span.samples.load(std::memory_order_relaxed);
+       sample != nullptr; sample = next) {
+    next = sample->next;
+    // The slot is allocated (heap_profile.hpp, invariants): its mark bit
+    // says whether the object lives.
+    if (span.is_marked(span.slot_index(undisguise(sample->disguised_object)))) {
+      sample->next = kept;
+      kept = sample;
+      continue;
     }
-    span.samples.store(kept, std::memory_order_relaxed);
+    catch_up(*sample->site, s.published);
+    sample->site->pending[s.completed_marks % 2].freed.add(sample->weight, sample->slot_bytes);
+    sample->next = s.free_samples;
+    s.free_samples = sample;
   }
-  for (heap::span_sample* next; dead != nullptr; dead = next) {
-    next = dead->next;
-    delete dead;
-  }
+  span.samples.store(kept, std::memory_order_relaxed);
 }
 
 void after_sweep() {

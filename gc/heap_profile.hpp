@@ -48,7 +48,7 @@
 // an uncontended lock, whatever the number of live samples (a 1 GiB live
 // heap at the default rate holds about 2,000; the walk of them that
 // after_mark used to make in the pause cost about 12 ns each, 0.2-0.3 ms).
-// Moving a sample costs the sweep a lock and a node's free, off the pause.
+// Moving a sample costs the sweep a lock and a few loads, off the pause.
 //
 // Why the sweep and not a walk of the samples after the pause: the
 // mark bits a concurrent walk would read are cleared, and their slots
@@ -59,8 +59,9 @@
 // bits of the mark just completed (heap/sweeper.hpp: mark bits are read
 // and written only by the span's one sweeper while it is unswept).
 // Sites are never removed (as Go's buckets): the profile's memory grows
-// with the number of distinct allocation stacks and with the live samples
-// (one 40-byte node each), not with time.
+// with the number of distinct allocation stacks and with the most samples
+// ever live at once (one 40-byte node each, in blocks that are kept and
+// reused), not with time.
 //
 // 3. What a profile shows
 // -----------------------
@@ -122,9 +123,9 @@
 // take one; a mutator sweeps only inside allocate_slow's), so the stop
 // signal never stops a holder, and no holder waits for the collector:
 // when the world is stopped no registered thread holds it and after_mark's
-// lock is uncontended. The stack is captured and the sample's node
-// allocated before the lock is taken; write_heap_profile copies what it
-// needs under the lock and symbolizes and writes without it.
+// lock is uncontended. The stack is captured before the lock is taken;
+// write_heap_profile copies what it needs under the lock and symbolizes
+// and writes without it.
 // sample_allocation must run in a runtime_section as a whole: it runs
 // between the fast path's slot pop and the object's header store, where a
 // pause must not find the thread.
