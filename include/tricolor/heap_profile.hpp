@@ -24,8 +24,8 @@
 // for the heap of now.
 //
 // Cost: one subtraction and branch per allocation, a call stack recorded
-// per sample (about 1.3 us); the collector's share is in its concurrent
-// sweep, none in its pauses.
+// per sample (1.3-5 us); the collector's share is in its concurrent sweep,
+// none in its pauses.
 //
 // Function names come from the program's own symbol tables, so the profile
 // reads without the binary (functions in a stripped module show as
