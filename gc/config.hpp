@@ -23,7 +23,7 @@
 //                           waits for a thread before naming it),
 //                           memprofilerate=N (heap profile: one sampled
 //                           allocation per N bytes on average, 0 off;
-//                           gc/heap_profile.hpp)
+//                           default 524288, Go's; gc/heap_profile.hpp)
 //     TRICOLOR_MARK_WORKERS upper bound on background marking threads: a
 //                           whole number from 1 to 1024; default (unset) one
 //                           per CPU (gc/mark_workers.hpp: how many mark, and
@@ -44,12 +44,10 @@ namespace tricolor::gc {
 
 inline constexpr int default_gc_percent = 100;
 inline constexpr std::int64_t no_memory_limit = INT64_MAX;
-// Off by default, unlike Go's 512 KiB: the in-use update walks the live
-// samples in the mark-termination pause, and at 512 KiB a 1 GiB live heap
-// (about 2,000 samples, a cache miss or two each) lengthened that pause
-// from 0.04 to 0.3 ms (bench/README.md). It belongs in the sweep, as Go
-// does it; until then profiling is asked for: memprofilerate=524288.
-inline constexpr int default_mem_profile_rate = 0;
+// Go's runtime.MemProfileRate: one sample per 512 KiB allocated, on by
+// default. Its cost is out of the pauses (gc/heap_profile.hpp: the sweep
+// moves dead samples out of in-use; bench/README.md has the figures).
+inline constexpr int default_mem_profile_rate = 512 * 1024;
 
 struct config {
   int gc_percent = default_gc_percent;  // < 0: pacing-triggered cycles off

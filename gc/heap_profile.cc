@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <ostream>
 #include <string_view>
@@ -17,16 +18,14 @@
 #include <vector>
 
 #include "gc/config.hpp"
-#include "gc/marker.hpp"
 #include "gc/pprof_writer.hpp"
+#include "heap/arena.hpp"
+#include "heap/span.hpp"
 #include "roots/thread_registry.hpp"
 #include "tricolor/heap_profile.hpp"
 #include "tricolor/internal/thread_cache.hpp"
 
 namespace tricolor::gc::heap_profile {
-namespace {
-
-constexpr int max_stack_depth = 64;
 
 struct sampled_totals {
   double objects = 0;  // summed weights
@@ -41,12 +40,34 @@ struct sampled_totals {
   }
 };
 
-struct allocation_site {
-  sampled_totals allocated;        // before the last completed mark
-  sampled_totals freed;            // of those, found dead by a mark
-  sampled_totals allocated_since;  // after mark number since_mark completed
-  std::uint64_t since_mark = 0;
+// A site's events of one snapshot not yet published (heap_profile.hpp, 3).
+struct snapshot_events {
+  sampled_totals allocated;
+  sampled_totals freed;
 };
+
+struct allocation_site {
+  sampled_totals allocated;   // before the mark of snapshot `published`
+  sampled_totals freed;       // of those, found dead by marks 1..published
+  snapshot_events pending[2];  // snapshots published + 1 and + 2, at [k % 2]
+  std::uint64_t published = 0;
+};
+
+}  // namespace tricolor::gc::heap_profile
+
+// A sampled object on its span's chain (heap/span.hpp).
+struct tricolor::heap::span_sample {
+  span_sample* next;
+  std::uintptr_t disguised_object;
+  gc::heap_profile::allocation_site* site;
+  double weight;
+  std::size_t slot_bytes;
+};
+
+namespace tricolor::gc::heap_profile {
+namespace {
+
+constexpr int max_stack_depth = 64;
 
 // A stack: call-site addresses, innermost first.
 using call_stack = std::vector<std::uintptr_t>;
@@ -63,19 +84,19 @@ struct call_stack_hash {
 std::uintptr_t disguise(const void* object) { return ~reinterpret_cast<std::uintptr_t>(object); }
 const void* undisguise(std::uintptr_t hidden) { return reinterpret_cast<const void*>(~hidden); }
 
-struct live_sample {
-  std::uintptr_t disguised_object;
-  allocation_site* site;
-  double weight;
-  std::size_t slot_bytes;
-};
-
 struct profile_state {
   std::mutex lock;  // profile_lock of heap_profile.hpp: guards all below
-  // Node-based: a site's address is stable, live samples point at it.
+                    // and every span's sample chain
+  // Node-based: a site's address is stable, samples point at it.
   std::unordered_map<call_stack, allocation_site, call_stack_hash> sites;
-  std::vector<live_sample> live;
-  std::uint64_t completed_marks = 0;
+  std::uint64_t completed_marks = 0;  // M of heap_profile.hpp, 3
+  std::uint64_t published = 0;        // the snapshot a profile shows
+  // The samples' nodes, in blocks that are never freed (a node a sweep
+  // frees goes on free_samples for the next sample): the sweep frees no
+  // memory, and every node stays reachable from here, not only from span
+  // records (which LeakSanitizer does not scan: they come from mimalloc).
+  std::vector<std::unique_ptr<heap::span_sample[]>> sample_blocks;
+  heap::span_sample* free_samples = nullptr;
 };
 
 // Never destroyed: threads may allocate while the program exits.
@@ -84,13 +105,32 @@ profile_state& state() {
   return *s;
 }
 
-// Folds allocations that now precede a completed mark into the published
-// totals (heap_profile.hpp, invariants). With the lock held.
-void catch_up(allocation_site& site, std::uint64_t completed_marks) {
-  if (site.since_mark == completed_marks) return;
-  site.allocated.add(site.allocated_since);
-  site.allocated_since = {};
-  site.since_mark = completed_marks;
+// A node for a new sample. With the lock held.
+heap::span_sample* new_sample_node(profile_state& s) {
+  if (s.free_samples == nullptr) {
+    constexpr std::size_t block_nodes = 256;
+    auto& block = s.sample_blocks.emplace_back(new heap::span_sample[block_nodes]);
+    for (std::size_t i = 0; i < block_nodes; ++i) {
+      block[i].next = s.free_samples;
+      s.free_samples = &block[i];
+    }
+  }
+  heap::span_sample* node = s.free_samples;
+  s.free_samples = node->next;
+  return node;
+}
+
+// Folds the pending snapshots that are now published into the site's
+// published totals (heap_profile.hpp, invariants: they are the two after
+// site.published). With the lock held.
+void catch_up(allocation_site& site, std::uint64_t published) {
+  for (std::uint64_t k = site.published + 1; k <= published && k <= site.published + 2; ++k) {
+    snapshot_events& events = site.pending[k % 2];
+    site.allocated.add(events.allocated);
+    site.freed.add(events.freed);
+    events = {};
+  }
+  site.published = published;
 }
 
 // glibc loads the unwinder (libgcc_s) on the first backtrace(), under the
@@ -142,13 +182,17 @@ void record(const void* slot, std::size_t slot_bytes, int rate) {
     stack.push_back(reinterpret_cast<std::uintptr_t>(frames[i]) - 1);
   // 1 / p(s), p(s) = 1 - exp(-s/N).
   double weight = 1.0 / -std::expm1(-static_cast<double>(slot_bytes) / rate);
+  heap::span* owner = heap::find_span(slot);
 
   profile_state& s = state();
   std::lock_guard guard(s.lock);
   allocation_site& site = s.sites.try_emplace(std::move(stack)).first->second;
-  catch_up(site, s.completed_marks);
-  site.allocated_since.add(weight, slot_bytes);
-  s.live.push_back({disguise(slot), &site, weight, slot_bytes});
+  catch_up(site, s.published);
+  site.pending[(s.completed_marks + 1) % 2].allocated.add(weight, slot_bytes);
+  heap::span_sample* sample = new_sample_node(s);
+  *sample = {owner->samples.load(std::memory_order_relaxed), disguise(slot), &site, weight,
+             slot_bytes};
+  owner->samples.store(sample, std::memory_order_relaxed);
 }
 
 // True for a symbol of the library's namespace (Itanium mangling: "_Z",
@@ -181,15 +225,17 @@ std::vector<site_snapshot> snapshot_sites() {
   std::vector<site_snapshot> out;
   profile_state& s = state();
   std::lock_guard guard(s.lock);
-  const bool before_first_mark = s.completed_marks == 0;
+  const bool before_first_sweep = s.published == 0;
   for (auto& [stack, site] : s.sites) {
-    catch_up(site, s.completed_marks);
+    catch_up(site, s.published);
     sampled_totals allocated = site.allocated;
-    if (before_first_mark) allocated.add(site.allocated_since);
+    sampled_totals freed = site.freed;
+    if (before_first_sweep)  // everything sampled, in use
+      for (const snapshot_events& events : site.pending) allocated.add(events.allocated);
     sample_values values = {
         rounded_count(allocated.objects), rounded_count(allocated.bytes),
-        rounded_count(allocated.objects - site.freed.objects),
-        rounded_count(allocated.bytes - site.freed.bytes)};
+        rounded_count(allocated.objects - freed.objects),
+        rounded_count(allocated.bytes - freed.bytes)};
     if (std::any_of(values.begin(), values.end(), [](std::int64_t v) { return v != 0; }))
       out.push_back({stack, values});
   }
@@ -202,17 +248,35 @@ void after_mark() {
   profile_state& s = state();
   std::lock_guard guard(s.lock);
   ++s.completed_marks;
-  for (std::size_t i = 0; i < s.live.size();) {
-    live_sample& sample = s.live[i];
-    if (is_marked(undisguise(sample.disguised_object))) {
-      ++i;
+}
+
+void sweep_samples(heap::span& span) {
+  profile_state& s = state();
+  std::lock_guard guard(s.lock);
+  heap::span_sample* kept = nullptr;
+  heap::span_sample* next;
+  for (heap::span_sample* sample = span.samples.load(std::memory_order_relaxed);
+       sample != nullptr; sample = next) {
+    next = sample->next;
+    // The slot is allocated (heap_profile.hpp, invariants): its mark bit
+    // says whether the object lives.
+    if (span.is_marked(span.slot_index(undisguise(sample->disguised_object)))) {
+      sample->next = kept;
+      kept = sample;
       continue;
     }
-    catch_up(*sample.site, s.completed_marks);
-    sample.site->freed.add(sample.weight, sample.slot_bytes);
-    sample = s.live.back();
-    s.live.pop_back();
+    catch_up(*sample->site, s.published);
+    sample->site->pending[s.completed_marks % 2].freed.add(sample->weight, sample->slot_bytes);
+    sample->next = s.free_samples;
+    s.free_samples = sample;
   }
+  span.samples.store(kept, std::memory_order_relaxed);
+}
+
+void after_sweep() {
+  profile_state& s = state();
+  std::lock_guard guard(s.lock);
+  s.published = s.completed_marks;
 }
 
 }  // namespace tricolor::gc::heap_profile

@@ -27,6 +27,12 @@
 //   * span records are never freed, only recycled, so a stale page-table entry
 //     always points at a valid record; lookups check the address against
 //     [start, start + bytes) and the state before trusting it.
+//   * samples (the heap profile's records of sampled objects in the span,
+//     gc/heap_profile.hpp) is changed only under the profile's lock, by the
+//     thread that allocated a sampled slot of the span (the span is in its
+//     cache or is a new large span) or by the span's sweeper (the span is
+//     unswept); the sweeper reads it first without the lock, one load, to
+//     skip the spans that have none.
 #pragma once
 
 #include <atomic>
@@ -44,6 +50,10 @@ enum class span_state : std::uint8_t {
   large,  // one large object
 };
 
+// A heap profile sample of an object in a span (defined in
+// gc/heap_profile.cc): Go's profile "special" record.
+struct span_sample;
+
 inline constexpr std::size_t max_slots_per_span = page_size / 16;
 inline constexpr std::size_t bitmap_words = max_slots_per_span / 64;
 
@@ -56,6 +66,11 @@ struct span {
   std::uint32_t div_magic = 0;
   std::atomic<span_state> state{span_state::free};
   std::atomic<bool> has_finalizers{false};
+  // The heap profile's samples of objects in this span, a chain; null for
+  // a span without any (nearly all), whose sweep then pays one load. Empty
+  // whenever the span is free: a sampled object's sample leaves when the
+  // sweep that frees its slot (or hands it to the finalizer) runs.
+  std::atomic<span_sample*> samples{nullptr};
   bool in_cache = false;     // owned by a thread cache's cursor
   bool free_listed = false;  // describes a free run on a page-heap list
   bool released = false;     // free run whose pages went back to the OS

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gc/finalizer.hpp"
+#include "gc/heap_profile.hpp"
 #include "heap/heap.hpp"
 
 namespace tricolor::heap {
@@ -85,6 +86,10 @@ bool sweep_span(span* s, batch_totals& totals) {
   std::uint64_t live = 0;
   std::uint64_t dead_count = 0;
   std::uint64_t finalizing = 0;
+  // The heap profile's samples of the objects the mark left unmarked leave
+  // in-use, read from the bitmaps before the loop changes them (nearly every
+  // span has none: one load).
+  if (s->samples.load(std::memory_order_relaxed) != nullptr) gc::heap_profile::sweep_samples(*s);
   for (std::uint32_t w = 0; w < s->bitmap_word_count(); ++w) {
     std::uint64_t allocated = s->alloc_word(w);
     std::uint64_t marked = s->mark_bits[w].load(std::memory_order_relaxed) & allocated;
@@ -169,6 +174,7 @@ sweep_result finish_sweep() {
   }
   // A span claimed by an allocating thread is finished by that thread.
   while (!sweep_finished()) sched_yield();
+  gc::heap_profile::after_sweep();
   sweep_result r;
   r.spans_swept = q.spans.size();
   r.spans_freed = q.spans_freed.load(std::memory_order_relaxed);

@@ -2,6 +2,8 @@
 // concurrently with the mutators, span by span.
 //
 // Sweeping one span:
+//   0. if the span holds heap profile samples, those of unmarked objects
+//      leave the profile's in-use figures (gc/heap_profile.hpp);
 //   1. dead = allocated & ~marked, one 64-slot word at a time;
 //   2. if the span ever held an object with a destructor, hand each dead,
 //      fully constructed object with a destructor to the finalizer thread
@@ -63,8 +65,9 @@ void begin_sweep();
 // Sweeps up to `spans` unswept spans; returns false if none was left.
 bool sweep_some(std::size_t spans);
 
-// Sweeps whatever is left, waits for spans other threads are sweeping, and
-// returns the totals of this sweep.
+// Sweeps whatever is left, waits for spans other threads are sweeping,
+// publishes the heap profile of the mark just swept (gc/heap_profile.hpp),
+// and returns the totals of this sweep. Collector thread only.
 sweep_result finish_sweep();
 
 // True once every span queued by the last begin_sweep has been swept.

@@ -1,13 +1,18 @@
 // Heap profiles (SPEC §2.6): what a program sees through `go tool pprof` of
 // the file tricolor::write_heap_profile writes. Sampled allocations name the
 // function that called make_gc; alloc_space estimates the bytes allocated;
-// in-use figures drop when the collector frees; memprofilerate=0 samples
+// in-use figures drop when the sweep frees the sampled objects, and not
+// before that sweep has finished (gc/heap_profile.hpp); with every
+// allocation sampled (memprofilerate=1), in-use counts exactly the objects
+// kept, in spans that mix live and dead samples, for large objects and for
+// objects freed only after their destructor ran; memprofilerate=0 samples
 // nothing and a malformed rate is named on stderr and the default kept.
 //
 // pprof comes from Go's toolchain (`go` on PATH or /usr/lib/go-1.19/bin/go);
 // without it the tests are skipped. The rate is read once per process, so
 // the tests of other rates run this program again in a child process with
-// TRICOLOR_DEBUG set (HeapProfileInChild).
+// TRICOLOR_DEBUG set (HeapProfileInChild). The suite runs this program at
+// the default rate (tests/meson.build).
 //
 // Sizes: a profile counts the heap's slots, the object and its 8-byte
 // header rounded up to a size class; the types below fill their slots
@@ -33,7 +38,9 @@
 #include <thread>
 #include <vector>
 
+#include "gc/test_hooks.hpp"
 #include "test_support.hpp"
+#include "tests/held_cycle.hpp"
 #include "tricolor/tricolor.hpp"
 
 extern char** environ;
@@ -41,7 +48,9 @@ extern char** environ;
 namespace {
 
 using testing::HasSubstr;
+using tricolor::gc::test_hooks::cycle_point;
 using tricolor_test::collect_clean;
+using tricolor_test::held_cycle;
 
 constexpr std::int64_t default_rate = 512 * 1024;
 
@@ -56,6 +65,7 @@ constexpr std::int64_t widget_slot_bytes = 1024;
 using widget = sized_widget<0>;
 using temporary_widget = sized_widget<1>;
 using worker_widget = sized_widget<2>;
+using swept_widget = sized_widget<3>;
 
 template <int Kind>
 struct small_object {
@@ -93,6 +103,56 @@ template <class T>
 
 [[gnu::noinline]] void make_counted_garbage(std::int64_t count) {
   allocate_and_drop<small_object<1>>(count);
+}
+
+[[gnu::noinline]] void allocate_widgets_to_sweep(held<swept_widget>& out, std::int64_t count) {
+  for (std::int64_t i = 0; i < count; ++i) out.push_back(tricolor::make_gc<swept_widget>());
+}
+
+[[gnu::noinline]] void make_garbage_while_sweeping(std::int64_t count) {
+  allocate_and_drop<small_object<2>>(count);
+}
+
+// For the child at memprofilerate=1, where every allocation is a sample of
+// weight 1: small objects, objects with a destructor (their slots are freed
+// by the sweep after the one that finds them dead), large objects (a span
+// each). Every other one is kept: spans hold live and dead samples side by
+// side.
+struct counted_object {
+  std::array<std::byte, 56> payload{};
+};
+struct destroyed_object {
+  std::array<std::byte, 56> payload{};
+  ~destroyed_object() { asm volatile("" : : : "memory"); }  // not trivial
+};
+struct large_object {
+  std::array<std::byte, 40000> payload{};  // past max_small_size: 5 pages
+};
+constexpr std::int64_t every_sample_count = 4096;
+constexpr std::int64_t every_sample_destroyed_count = 1024;
+constexpr std::int64_t every_sample_large_count = 32;
+
+template <class T>
+[[gnu::always_inline]] inline void allocate_keeping_half(held<T>& kept, std::int64_t count) {
+  held<T> dropped;
+  for (std::int64_t i = 0; i < count; ++i)
+    (i % 2 == 0 ? kept : dropped).push_back(tricolor::make_gc<T>());
+  held<T>().swap(dropped);  // gives the root block back too
+}
+
+[[gnu::noinline]] void allocate_small_half_kept(held<counted_object>& kept) {
+  allocate_keeping_half(kept, every_sample_count);
+}
+[[gnu::noinline]] void allocate_destroyed_half_kept(held<destroyed_object>& kept) {
+  allocate_keeping_half(kept, every_sample_destroyed_count);
+}
+[[gnu::noinline]] void allocate_large_half_kept(held<large_object>& kept) {
+  allocate_keeping_half(kept, every_sample_large_count);
+}
+// After the first collection: into the slots the sweep freed.
+[[gnu::noinline]] void allocate_into_freed_slots(held<counted_object>& kept) {
+  for (std::int64_t i = 0; i < every_sample_count / 2; ++i)
+    kept.push_back(tricolor::make_gc<counted_object>());
 }
 
 // --- pprof -------------------------------------------------------------------
@@ -264,9 +324,10 @@ struct child_result {
   std::string stderr_text;
 };
 
-// Runs HeapProfileInChild.WritesProfile in this program again, with
+// Runs HeapProfileInChild.`test` in this program again, with
 // TRICOLOR_DEBUG=`debug`, writing its profile to `profile_path`.
-child_result run_child(const std::string& debug, const std::string& profile_path) {
+child_result run_child(const std::string& debug, const std::string& profile_path,
+                       const std::string& test = "WritesProfile") {
   std::vector<std::string> environment;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view entry(*e);
@@ -279,7 +340,7 @@ child_result run_child(const std::string& debug, const std::string& profile_path
   for (std::string& e : environment) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::string program = "/proc/self/exe";
-  std::string filter = "--gtest_filter=HeapProfileInChild.WritesProfile";
+  std::string filter = "--gtest_filter=HeapProfileInChild." + test;
   char* argv[] = {program.data(), filter.data(), nullptr};
 
   temp_file stderr_file;
@@ -393,6 +454,91 @@ TEST(HeapProfile, FreedObjectsLeaveInUseAfterCollect) {
       << "freeing changed what the profile says was allocated";
 }
 
+// The sweep, not the mark, takes freed objects out of in-use, and a profile
+// shows a mark only once its sweep has finished: held after the
+// mark-termination pause, before any sweeping, widgets that the mark found
+// dead still show as in use, also after this thread has swept some spans
+// itself (allocating garbage, which sweeps lazily); when the sweep
+// finishes they are gone. The garbage allocated meanwhile belongs to the
+// next mark: absent until the cycle after.
+class HeapProfileSweep : public tricolor_test::held_cycle_test {};
+
+TEST_F(HeapProfileSweep, InUseFallsWhenTheSweepFinishesNotAtTheMark) {
+  REQUIRE_GO(go);
+  std::int64_t rate = profile_rate(go);
+  if (rate <= 0) GTEST_SKIP() << "sampling is off (TRICOLOR_DEBUG=memprofilerate=0)";
+  const std::int64_t count = 64 * rate / widget_slot_bytes;  // 32 MiB by default
+  const std::int64_t bytes = count * widget_slot_bytes;
+  temp_file held_file, marked_file, swept_file, next_file;
+  {
+    held<swept_widget> widgets;
+    allocate_widgets_to_sweep(widgets, count);
+    collect_clean();
+    write_profile_to(held_file.path());
+    held<swept_widget>().swap(widgets);
+  }
+  {
+    held_cycle cycle(cycle_point::sweep_started);
+    make_garbage_while_sweeping(16 * rate / small_slot_bytes);
+    write_profile_to(marked_file.path());
+  }  // the cycle's sweep finishes
+  write_profile_to(swept_file.path());
+  collect_clean();
+  write_profile_to(next_file.path());
+
+  raw_profile held = read_raw(go, held_file.path());
+  raw_profile marked = read_raw(go, marked_file.path());
+  raw_profile swept = read_raw(go, swept_file.path());
+  raw_profile next = read_raw(go, next_file.path());
+  std::int64_t held_inuse = held.total(inuse_space, "allocate_widgets_to_sweep");
+  ASSERT_GT(held_inuse, bytes / 2) << "the " << bytes << " bytes of widgets held show as "
+                                   << held_inuse << " bytes in use:\n" << held.text;
+  EXPECT_EQ(marked.total(inuse_space, "allocate_widgets_to_sweep"), held_inuse)
+      << "marked but not yet swept: the profile must still show the mark before, where the "
+         "widgets were in use:\n" << marked.text;
+  EXPECT_LT(swept.total(inuse_space, "allocate_widgets_to_sweep"), held_inuse / 10)
+      << "swept widgets are still in use:\n" << swept.text;
+  EXPECT_EQ(swept.total(alloc_space, "allocate_widgets_to_sweep"),
+            held.total(alloc_space, "allocate_widgets_to_sweep"))
+      << "freeing changed what the profile says was allocated";
+  EXPECT_EQ(swept.total(alloc_space, "make_garbage_while_sweeping"), 0)
+      << "allocated after the mark, shown before the next one completed:\n" << swept.text;
+  EXPECT_GT(next.total(alloc_space, "make_garbage_while_sweeping"), 0) << next.text;
+  EXPECT_LT(next.total(inuse_space, "make_garbage_while_sweeping"),
+            next.total(alloc_space, "make_garbage_while_sweeping") / 10)
+      << "the garbage made while sweeping is still in use:\n" << next.text;
+}
+
+// Every allocation sampled (child at memprofilerate=1): the in-use counts are
+// the objects kept, exactly but for what conservative stack scanning may
+// retain of the dropped ones, and the allocated counts are every object.
+TEST(HeapProfile, EverySampleLeavesInUseWhenItsObjectIsSwept) {
+  REQUIRE_GO(go);
+  temp_file profile;
+  child_result child = run_child("memprofilerate=1", profile.path(), "EverySampleCounted");
+  ASSERT_EQ(child.exit_status, 0) << child.stderr_text;
+  raw_profile raw = read_raw(go, profile.path());
+  ASSERT_EQ(raw.period, 1) << raw.text;
+  struct expectation {
+    const char* function;
+    std::int64_t allocated, kept;
+  };
+  for (const expectation& e : {
+           expectation{"allocate_small_half_kept", every_sample_count, every_sample_count / 2},
+           expectation{"allocate_destroyed_half_kept", every_sample_destroyed_count,
+                       every_sample_destroyed_count / 2},
+           expectation{"allocate_large_half_kept", every_sample_large_count,
+                       every_sample_large_count / 2},
+           expectation{"allocate_into_freed_slots", every_sample_count / 2,
+                       every_sample_count / 2}}) {
+    SCOPED_TRACE(e.function);
+    EXPECT_EQ(raw.total(alloc_objects, e.function), e.allocated) << raw.text;
+    std::int64_t inuse = raw.total(inuse_objects, e.function);
+    EXPECT_GE(inuse, e.kept) << "objects still held left in-use:\n" << raw.text;
+    EXPECT_LE(inuse, e.kept + e.allocated / 32) << "dropped objects still in use:\n" << raw.text;
+  }
+}
+
 // Four threads allocate while the main thread writes profiles and collects:
 // every thread's samples arrive, and the profile stays readable.
 TEST(HeapProfile, SamplesFromManyThreads) {
@@ -458,7 +604,8 @@ TEST(HeapProfile, MalformedRateIsNamedAndTheSettingKept) {
   EXPECT_GT(raw.total(inuse_space, "allocate_many_widgets"), 0) << raw.text;
 }
 
-// The child's part of the two tests above: 32 MiB of widgets kept and 8 MiB
+// The child's part of the two tests above (RateZeroSamplesNothing and
+// MalformedRateIsNamedAndTheSettingKept): 32 MiB of widgets kept and 8 MiB
 // of garbage, then the profile.
 TEST(HeapProfileInChild, WritesProfile) {
   const char* path = std::getenv(child_output_variable);
@@ -470,6 +617,32 @@ TEST(HeapProfileInChild, WritesProfile) {
   make_garbage(128 * 1024);
   collect_clean();
   write_profile_to(path);
+}
+
+// The child's part of EverySampleLeavesInUseWhenItsObjectIsSwept: half of
+// each kind kept; a collection (the destroyed objects wait for their
+// destructors, their slots stay allocated); as many small objects again,
+// into the freed slots; a collection (the destroyed objects' slots are
+// freed: their samples must not leave a second time), then the profile.
+TEST(HeapProfileInChild, EverySampleCounted) {
+  const char* path = std::getenv(child_output_variable);
+  if (path == nullptr)
+    GTEST_SKIP() << "runs only in the child process that "
+                    "HeapProfile.EverySampleLeavesInUseWhenItsObjectIsSwept starts";
+  held<counted_object> small;
+  held<destroyed_object> destroyed;
+  held<large_object> large;
+  allocate_small_half_kept(small);
+  allocate_destroyed_half_kept(destroyed);
+  allocate_large_half_kept(large);
+  collect_clean();
+  held<counted_object> refilled;
+  allocate_into_freed_slots(refilled);
+  collect_clean();
+  write_profile_to(path);
+  EXPECT_EQ(static_cast<std::int64_t>(small.size() + refilled.size()), every_sample_count);
+  EXPECT_EQ(static_cast<std::int64_t>(destroyed.size()), every_sample_destroyed_count / 2);
+  EXPECT_EQ(static_cast<std::int64_t>(large.size()), every_sample_large_count / 2);
 }
 
 }  // namespace

@@ -16,10 +16,16 @@
 // heap's slots (object, 8-byte header and size-class rounding; a large
 // object's whole pages), as read_stats() counts the heap.
 //
-// As in Go, the profile shows the heap as of the last completed mark:
-// allocations since then appear after the next cycle, so a site that only
-// makes garbage does not look in use. Before the first cycle every sampled
-// allocation is shown as in use. Call collect() first for the heap of now.
+// As in Go, the profile shows the heap as of the mark of the last completed
+// cycle (one whose sweep has finished; while a cycle sweeps, the one
+// before): allocations since that mark appear after the next cycle, so a
+// site that only makes garbage does not look in use. Before the first
+// cycle every sampled allocation is shown as in use. Call collect() first
+// for the heap of now.
+//
+// Cost: one subtraction and branch per allocation, a call stack recorded
+// per sample (1.3-5 us); the collector's share is in its concurrent sweep,
+// none in its pauses.
 //
 // Function names come from the program's own symbol tables, so the profile
 // reads without the binary (functions in a stripped module show as
