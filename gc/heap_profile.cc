@@ -279,6 +279,25 @@ void after_sweep() {
   s.published = s.completed_marks;
 }
 
+bool sampled_allocation(heap::span& s, std::uint32_t index, std::vector<std::uintptr_t>& stack,
+                        double& bytes) {
+  if (s.samples.load(std::memory_order_relaxed) == nullptr) return false;
+  profile_state& state_now = state();
+  std::lock_guard guard(state_now.lock);  // the collector thread: never stopped
+  const std::uintptr_t wanted = disguise(s.slot_address(index));
+  for (heap::span_sample* sample = s.samples.load(std::memory_order_relaxed); sample != nullptr;
+       sample = sample->next) {
+    if (sample->disguised_object != wanted) continue;
+    for (const auto& [site_stack, site] : state_now.sites) {
+      if (&site != sample->site) continue;
+      stack = site_stack;
+      bytes = sample->weight * static_cast<double>(sample->slot_bytes);
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace tricolor::gc::heap_profile
 
 namespace tricolor {

@@ -136,6 +136,9 @@
 // pause must not find the thread.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 namespace tricolor::heap {
 struct span;
 }
@@ -155,5 +158,14 @@ void sweep_samples(heap::span& s);
 // swept (heap::finish_sweep, collector thread): that mark's snapshot is
 // published.
 void after_sweep();
+
+// For the leak reports (gc/leak_path.hpp): if the object in slot `index` of
+// span `s` was sampled, its allocation stack (call-site addresses,
+// innermost first) and the bytes the sample stands for (weight x slot
+// size). The collector thread only (it takes the profile lock outside a
+// runtime_section); `s` must be in use and the slot allocated (no sweep
+// runs meanwhile, as during the path search).
+bool sampled_allocation(heap::span& s, std::uint32_t index, std::vector<std::uintptr_t>& stack,
+                        double& bytes);
 
 }  // namespace tricolor::gc::heap_profile

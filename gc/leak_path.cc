@@ -3,10 +3,14 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
+#include <string>
 #include <unordered_map>
 
+#include "gc/heap_profile.hpp"
 #include "gc/root_snapshot.hpp"
 #include "heap/heap.hpp"
+#include "roots/code_address.hpp"
 #include "roots/root_ranges.hpp"
 #include "tricolor/internal/object_header.hpp"
 #include "tricolor/tracer.hpp"
@@ -159,6 +163,9 @@ std::vector<path_result> path_search::run(const std::vector<std::uintptr_t>& tar
   std::unordered_map<const void*, visit_record> visited;
   visited.reserve(std::min<std::size_t>(path_search_limit, 1 << 16));
   std::unordered_map<const type_descriptor*, leak_type_share> types;
+  std::map<std::vector<std::uintptr_t>, leak_site_share> sites;  // by allocation stack
+  std::vector<std::uintptr_t> sampled_stack;
+  double sampled_bytes = 0;
   std::deque<const void*> queue;
   // The targets' payloads (an address may be interior), and how many are
   // still to be reached.
@@ -186,6 +193,11 @@ std::vector<path_result> path_search::run(const std::vector<std::uintptr_t>& tar
       leak_type_share& share = types[type];
       share.objects++;
       share.bytes += slot_bytes(self);
+    }
+    if (heap_profile::sampled_allocation(*self.owner, self.index, sampled_stack, sampled_bytes)) {
+      leak_site_share& site = sites[sampled_stack];
+      site.samples++;
+      site.bytes += static_cast<std::uint64_t>(sampled_bytes);
     }
     if (auto target = wanted.find(object); target != wanted.end() && !target->second) {
       target->second = true;
@@ -221,11 +233,27 @@ std::vector<path_result> path_search::run(const std::vector<std::uintptr_t>& tar
   std::sort(top_types.begin(), top_types.end(),
             [](const leak_type_share& a, const leak_type_share& b) { return a.bytes > b.bytes; });
   if (top_types.size() > 5) top_types.resize(5);
+  // Sites by the function that allocated (stacks that differ above it are
+  // one site).
+  std::map<std::string, leak_site_share> by_function;
+  for (auto& [stack, share] : sites) {
+    std::string function = roots::describe_allocation_site(stack);
+    leak_site_share& merged = by_function[function];
+    merged.function = function;
+    merged.samples += share.samples;
+    merged.bytes += share.bytes;
+  }
+  std::vector<leak_site_share> top_sites;
+  for (auto& [function, share] : by_function) top_sites.push_back(share);
+  std::sort(top_sites.begin(), top_sites.end(),
+            [](const leak_site_share& a, const leak_site_share& b) { return a.bytes > b.bytes; });
+  if (top_sites.size() > 5) top_sites.resize(5);
 
   std::vector<path_result> results(std::max<std::size_t>(targets.size(), 1));
   for (std::size_t i = 0; i < results.size(); ++i) {
     path_result& result = results[i];
     result.top_types = top_types;
+    result.top_sites = top_sites;
     result.reached_objects = reached_objects;
     result.reached_bytes = reached_bytes;
     if (i >= targets.size()) break;

@@ -27,6 +27,7 @@ struct path_result {
   std::vector<leak_path_hop> path;      // first object ... target
   // Everything the search visited (the same in every result of a run).
   std::vector<leak_type_share> top_types;
+  std::vector<leak_site_share> top_sites;  // of the sampled objects visited
   std::uint64_t reached_objects = 0;
   std::uint64_t reached_bytes = 0;
 };

@@ -141,6 +141,15 @@ std::string format_suspect(const leak_suspect& s) {
     }
     text += "\n";
   }
+  if (!s.top_sites.empty()) {
+    text += "    allocated in (sampled objects among them):";
+    for (std::size_t i = 0; i < s.top_sites.size(); ++i) {
+      const leak_site_share& site = s.top_sites[i];
+      text += (i ? ", " : " ") + site.function + " (~" + size_text(static_cast<double>(site.bytes)) +
+              ", " + std::to_string(site.samples) + (site.samples == 1 ? " sample)" : " samples)");
+    }
+    text += "\n";
+  }
   if (!s.path.empty()) text += describe_path(s);
   return text;
 }
@@ -171,6 +180,12 @@ void write_json(std::ostream& out, std::uint64_t cycle, const std::vector<leak_s
       out << (k ? ", " : "") << "{\"type\": ";
       json_string(out, s.top_types[k].type);
       out << ", \"objects\": " << s.top_types[k].objects << ", \"bytes\": " << s.top_types[k].bytes << "}";
+    }
+    out << "], \"top_sites\": [";
+    for (std::size_t k = 0; k < s.top_sites.size(); ++k) {
+      out << (k ? ", " : "") << "{\"function\": ";
+      json_string(out, s.top_sites[k].function);
+      out << ", \"samples\": " << s.top_sites[k].samples << ", \"bytes\": " << s.top_sites[k].bytes << "}";
     }
     out << "], \"path\": [";
     for (std::size_t k = 0; k < s.path.size(); ++k) {

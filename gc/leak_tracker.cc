@@ -89,6 +89,7 @@ struct root_record {
   std::vector<leak_path_hop> path;
   std::string frame;  // a stack root: the function whose frame holds the path's first word
   std::vector<leak_type_share> top_types;
+  std::vector<leak_site_share> top_sites;
   std::vector<std::string> stack;  // a blocked-thread suspect's functions
 };
 
@@ -138,6 +139,7 @@ struct expectation_group {
   std::size_t searched_members = 0;
   std::uint64_t reached_bytes = 0;
   std::vector<leak_type_share> top_types;
+  std::vector<leak_site_share> top_sites;
 };
 
 struct tracker {
@@ -435,6 +437,7 @@ leak_suspect describe(const root_record& r, std::size_t window) {
     s.growth_bytes_per_second = seconds > 0 ? gained / seconds : 0;
   }
   s.top_types = r.top_types;
+  s.top_sites = r.top_sites;
   s.path = r.path;
   s.frame = r.frame;
   return s;
@@ -555,6 +558,7 @@ void search_path(tracker& t, std::uint32_t id) {
   path_result found = std::move(
       search.run({reinterpret_cast<std::uintptr_t>(r.sample) ^ disguise}, false).front());
   r.top_types = std::move(found.top_types);
+  r.top_sites = std::move(found.top_sites);
   r.path = std::move(found.path);
   r.frame.clear();
   if (r.path.empty()) return;
@@ -749,9 +753,11 @@ void end_cycle(const cycle_record& record) {
         g.searched_members = objects.size();
         g.reached_bytes = reached.reached_bytes;
         g.top_types = std::move(reached.top_types);
+        g.top_sites = std::move(reached.top_sites);
       }
       s.bytes = g.reached_bytes;
       s.top_types = g.top_types;
+      s.top_sites = g.top_sites;
       if (!g.reported) {
         g.reported = true;
         newly_found.push_back(s);

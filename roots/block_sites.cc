@@ -5,7 +5,6 @@
 
 #include <memory>
 #include <mutex>
-#include <string_view>
 #include <unordered_map>
 
 #include "roots/code_address.hpp"
@@ -32,11 +31,6 @@ site_table& the_sites() {
   return *table;
 }
 
-bool in_library_namespace(std::string_view function) {
-  for (std::string_view prefix : {"std::", "__gnu_cxx::", "tricolor::", "void std::", "void tricolor::"})
-    if (function.substr(0, prefix.size()) == prefix) return true;
-  return false;
-}
 
 }  // namespace
 
@@ -54,16 +48,7 @@ const block_site* current_block_site() {
 }
 
 std::string describe_block_site(const block_site& site) {
-  std::string innermost;
-  for (std::uintptr_t address : site.stack) {
-    std::string frame = describe_return_address(address);
-    if (frame.empty()) continue;
-    std::string function = frame.substr(0, frame.rfind("+0x"));
-    function = function.substr(0, function.find(" [clone "));  // a compiler's specialized copy
-    if (innermost.empty()) innermost = function;
-    if (!in_library_namespace(function)) return function;
-  }
-  return innermost.empty() ? "(unknown)" : innermost;
+  return describe_allocation_site(site.stack);
 }
 
 }  // namespace tricolor::roots

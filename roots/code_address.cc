@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 namespace tricolor::roots {
 
@@ -160,6 +161,51 @@ std::vector<std::string> functions_on_stack(const std::uintptr_t* words, std::si
     if (!frame.empty()) found.push_back(std::move(frame));
   }
   return found;
+}
+
+namespace {
+
+// A demangled function's qualified name: without its parameters and, for a
+// template function, without the return type in front.
+std::string_view qualified_name(std::string_view function) {
+  int depth = 0;
+  std::size_t name_begin = 0;
+  for (std::size_t i = 0; i < function.size(); ++i) {
+    char c = function[i];
+    if (c == '<') ++depth;
+    else if (c == '>') --depth;
+    else if (depth == 0 && c == ' ') name_begin = i + 1;
+    else if (depth == 0 && c == '(' && i > name_begin) return function.substr(name_begin, i - name_begin);
+  }
+  return function.substr(name_begin);
+}
+
+bool in_namespace(std::string_view function, std::initializer_list<std::string_view> prefixes) {
+  std::string_view name = qualified_name(function);
+  for (std::string_view prefix : prefixes)
+    if (name.substr(0, prefix.size()) == prefix) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string describe_allocation_site(const std::vector<std::uintptr_t>& stack) {
+  // The first frame outside both libraries; else outside this one (code
+  // inlined into a standard library function, such as a thread's lambda
+  // into std::thread's _M_run); else the innermost.
+  std::string innermost, outside_tricolor;
+  for (std::uintptr_t address : stack) {
+    std::string frame = describe_return_address(address);
+    if (frame.empty()) continue;
+    std::string function = frame.substr(0, frame.rfind("+0x"));
+    function = function.substr(0, function.find(" [clone "));  // a compiler's specialized copy
+    if (innermost.empty()) innermost = function;
+    if (in_namespace(function, {"tricolor::"})) continue;
+    if (!in_namespace(function, {"std::", "__gnu_cxx::"})) return function;
+    if (outside_tricolor.empty()) outside_tricolor = function;
+  }
+  if (!outside_tricolor.empty()) return outside_tricolor;
+  return innermost.empty() ? "(unknown)" : innermost;
 }
 
 }  // namespace tricolor::roots

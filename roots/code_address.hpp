@@ -40,4 +40,11 @@ std::string describe_return_address(std::uintptr_t word);
 std::vector<std::string> functions_on_stack(const std::uintptr_t* words, std::size_t count,
                                             std::size_t most);
 
+// The function that allocated, from an allocation's call stack (return or
+// call-site addresses, innermost first): the innermost frame outside
+// namespaces std, __gnu_cxx and tricolor, named without offset, module or
+// a compiler's clone suffix; the innermost frame if all are inside them.
+// Slow (reads symbol tables): for reports.
+std::string describe_allocation_site(const std::vector<std::uintptr_t>& stack);
+
 }  // namespace tricolor::roots

@@ -148,6 +148,11 @@ TEST(LeakReport, GrowingStaticCacheIsNamedWithItsSizeAndPath) {
   }
   ASSERT_FALSE(s.top_types.empty());
   EXPECT_NE(s.top_types[0].type.find("gc_array<long unsigned int>"), std::string::npos);
+  // Heap profile sampling is on (one sample per 512 KiB on average): the
+  // 7 MiB cached hold about 14 samples, all allocated in cache_more_pages.
+  ASSERT_FALSE(s.top_sites.empty()) << "no sampled object among the cached pages";
+  EXPECT_NE(s.top_sites[0].function.find("cache_more_pages"), std::string::npos)
+      << s.top_sites[0].function;
   page_cache() = {};  // the leak fixed: later tests' cycles do not mark it
 }
 

@@ -93,6 +93,16 @@ struct leak_type_share {
   std::uint64_t bytes = 0;
 };
 
+// Where sampled objects were allocated (heap profile sampling on,
+// memprofilerate): the function that called make_gc, the samples found
+// among the objects reachable from the root, and the bytes they stand for
+// (each sample weighs as in the heap profile).
+struct leak_site_share {
+  std::string function;
+  std::uint64_t samples = 0;
+  std::uint64_t bytes = 0;
+};
+
 struct leak_suspect {
   enum class reason { growth, expected_dead, leaked_thread, blocked_thread };
   reason why = reason::growth;
@@ -124,6 +134,9 @@ struct leak_suspect {
   // largest first (at most 5; counted over at most path_search_limit
   // objects).
   std::vector<leak_type_share> top_types;
+  // The allocation sites of the sampled objects among them, most bytes
+  // first (at most 5; empty with memprofilerate=0).
+  std::vector<leak_site_share> top_sites;
   // The shortest path from the root to a sample object (growth,
   // blocked_thread: an object the root was credited with; expected_dead:
   // that object).
