@@ -33,7 +33,9 @@ std::string describe_root(const leak_root& root) {
            " (" + where(root.file, root.line) + ")";
   if (root.kind == "global") return "global `" + root.name + "` in " + root.file;
   if (root.kind == "module data") return "data of " + root.file + " (no symbol covers the word)";
-  if (root.kind == "thread stack" || root.kind == "thread_local")
+  if (root.kind == "thread_local")
+    return "thread_local `" + root.name + "` of thread " + std::to_string(root.thread) + " in " + root.file;
+  if (root.kind == "thread stack" || root.kind == "thread_local storage")
     return (root.kind == "thread stack" ? "stack" : "thread_local storage") + std::string(" of thread ") +
            std::to_string(root.thread) + " \"" + root.name + "\"";
   if (root.kind == "root_allocator block" && !root.name.empty())

@@ -35,7 +35,9 @@ namespace tricolor::gc::leaks {
 namespace {
 
 // What a root is, as reports name it.
-enum class root_class : std::uint8_t { none, gc_root, module, variable, stack, tls, range };
+enum class root_class : std::uint8_t {
+  none, gc_root, module, variable, stack, tls, tls_variable, range
+};
 
 // Cycles an expected object may survive before it is reported.
 constexpr std::uint64_t expected_death_cycles = 2;
@@ -63,6 +65,7 @@ struct root_record {
   // variable's extent and module id (a variable root).
   std::uintptr_t load_bias = 0;
   std::unique_ptr<roots::module_symbols> symbols;
+  std::string symbols_path;  // a tls root: its module (symbols shared by path)
   std::vector<std::uint32_t> variable_ids;  // per symbol; 0: none yet
   std::uint32_t module = 0;
   std::uintptr_t begin = 0, end = 0;
@@ -171,6 +174,8 @@ struct tracker {
   // thread id and channel type).
   std::vector<leaked_channel_thread> channel_leaks;
   std::set<std::pair<pid_t, std::string>> channel_leaks_printed;
+  // thread_local symbol tables, by module path (tls_variable_id).
+  std::map<std::string, std::unique_ptr<roots::module_symbols>> tls_symbols;
 };
 
 tracker& the_tracker() {
@@ -202,7 +207,8 @@ const char* kind_name(root_class c) {
     case root_class::module: return "module data";
     case root_class::variable: return "global";
     case root_class::stack: return "thread stack";
-    case root_class::tls: return "thread_local";
+    case root_class::tls: return "thread_local storage";
+    case root_class::tls_variable: return "thread_local";
     case root_class::range: return "root range";
     case root_class::none: break;
   }
@@ -248,8 +254,11 @@ std::uint32_t root_id(const roots::root_identity& root) {
   root_class cls = class_of(root);
   root_key key{cls, nullptr, nullptr, 0, 0};
   switch (cls) {
-    case root_class::stack:
-    case root_class::tls: key.thread = root.thread; break;
+    case root_class::stack: key.thread = root.thread; break;
+    case root_class::tls:
+      key.a = root.file;  // the module
+      key.thread = root.thread;
+      break;
     case root_class::module: key.a = root.name; break;
     case root_class::range: key = {cls, root.name, root.site, 0, 0}; break;
     default: key = {cls, root.name, root.file, root.line, 0};
@@ -282,14 +291,42 @@ std::uint32_t root_id(const roots::root_identity& root) {
     r.identity.file = name == "(executable)" ? executable_path() : name;
     r.identity.name = "";
   }
+  if (cls == root_class::tls) {
+    std::string module = root.file ? root.file : "";
+    r.symbols_path = module;
+    r.identity.file = module == "(executable)" ? executable_path() : module;
+  }
   std::uint32_t id = add_record(t, std::move(r));
   t.ids.emplace(key, id);
+  return id;
+}
+
+// A tls root's variable: its module's thread_local symbols (read once per
+// module, shared by every thread) at their offsets from the block's start.
+std::uint32_t tls_variable_id(tracker& t, std::uint32_t block_root, std::uintptr_t address) {
+  root_record& block = t.records[block_root];
+  std::unique_ptr<roots::module_symbols>& symbols = t.tls_symbols[block.symbols_path];
+  if (!symbols) symbols = std::make_unique<roots::module_symbols>(block.symbols_path, 0, true);
+  if (block.variable_ids.empty()) block.variable_ids.assign(symbols->size(), 0);
+  const roots::data_symbol* symbol = symbols->find(address - block.load_bias);
+  if (symbol == nullptr) return block_root;
+  std::uint32_t& id = block.variable_ids[symbols->index_of(symbol)];
+  if (id == 0) {
+    root_record r;
+    r.cls = root_class::tls_variable;
+    r.identity = {"thread_local", symbol->name, block.identity.file, 0, block.identity.thread};
+    r.module = block_root;
+    r.begin = block.load_bias + symbol->begin;
+    r.end = block.load_bias + symbol->end;
+    id = add_record(t, std::move(r));
+  }
   return id;
 }
 
 std::uint32_t variable_id(std::uint32_t module_root, std::uintptr_t address) {
   tracker& t = the_tracker();
   root_record& module = t.records[module_root];
+  if (module.cls == root_class::tls) return tls_variable_id(t, module_root, address);
   if (module.cls != root_class::module) return module_root;
   if (!module.symbols) {
     module.symbols = std::make_unique<roots::module_symbols>(
@@ -476,7 +513,7 @@ void add_sources(tracker& t, std::uint32_t id, path_search& search, bool stacks 
     std::uint32_t root = segment_root;
     root_class cls = segment_root < t.records.size() ? t.records[segment_root].cls : root_class::none;
     if (!stacks && (cls == root_class::stack || cls == root_class::tls)) return 0;
-    if (cls == root_class::module) root = variable_id(segment_root, address);
+    if (cls == root_class::module || cls == root_class::tls) root = variable_id(segment_root, address);
     return id == 0 || root == id ? root : 0;
   });
 }
@@ -484,7 +521,7 @@ void add_sources(tracker& t, std::uint32_t id, path_search& search, bool stacks 
 std::uint64_t offset_in_root(const tracker& t, std::uint32_t root, std::uintptr_t address,
                              std::uintptr_t range_begin) {
   const root_record& r = t.records[root];
-  if (r.cls == root_class::variable) return address - r.begin;
+  if (r.cls == root_class::variable || r.cls == root_class::tls_variable) return address - r.begin;
   return address - range_begin;
 }
 

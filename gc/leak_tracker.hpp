@@ -10,7 +10,9 @@
 //     is one root, not a million);
 //   * a global or static variable by its ELF symbol (roots/data_symbols.hpp);
 //     words of a data segment that no symbol covers go to the module;
-//   * a thread's stack and registers by thread id; its TLS blocks apart;
+//   * a thread's stack and registers by thread id; its thread_local
+//     variables by their ELF symbol (STT_TLS) and the thread id, the words
+//     of its TLS blocks no symbol covers by module and thread;
 //   * root_allocator blocks, coroutine frames and exception objects by kind.
 // Ids are handed out by the collector thread only (while it visits roots:
 // in the mark-start pause for the root snapshot, after it for handles), so

@@ -169,12 +169,12 @@ void marker::conservative_range(const roots::root_identity& root, const void* be
     return;
   }
   current_root_ = leaks::root_id(root);
-  if (root.kind != roots::root_kind::global) {
+  if (root.kind != roots::root_kind::global && root.kind != roots::root_kind::tls) {
     scan_conservatively(begin, end);
     return;
   }
-  // A data segment (the stop-the-world cycle reads it in place): each word
-  // is credited to the variable that holds it.
+  // A data segment or a TLS block (the stop-the-world cycle reads it in
+  // place): each word is credited to the variable that holds it.
   auto first = reinterpret_cast<std::uintptr_t>(begin) & ~std::uintptr_t{7};
   auto stop = reinterpret_cast<std::uintptr_t>(end);
   if (first + sizeof(void*) <= stop)

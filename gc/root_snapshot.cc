@@ -14,7 +14,9 @@ void root_snapshot::clear() {
 
 void root_snapshot::start_segment(const roots::root_identity& root, std::uintptr_t address) {
   if (!keep_) return;
-  segments_.push_back({leaks::root_id(root), root.kind == roots::root_kind::global,
+  // Words of a data segment or a TLS block belong to variables.
+  segments_.push_back({leaks::root_id(root),
+                       root.kind == roots::root_kind::global || root.kind == roots::root_kind::tls,
                        root.kind == roots::root_kind::registers, address, words_.size()});
 }
 

@@ -59,7 +59,7 @@ class root_snapshot final : public roots::root_visitor {
   // One copied range, for the path search.
   struct range {
     std::uint32_t root;       // leak tracker id (0 without tracking)
-    bool global;              // a data segment: words belong to variables
+    bool global;              // a data segment or TLS block: words belong to variables
     bool registers;           // a thread's callee-saved registers
     std::uintptr_t address;   // where the first word was
     const std::uintptr_t* words;

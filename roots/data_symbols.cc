@@ -71,7 +71,9 @@ const Elf64_Shdr* find_section(const mapped_file& file, const Elf64_Ehdr& elf, s
 
 }  // namespace
 
-module_symbols::module_symbols(const std::string& path, std::uintptr_t load_bias) {
+module_symbols::module_symbols(const std::string& path, std::uintptr_t load_bias,
+                               bool thread_locals) {
+  const int wanted_type = thread_locals ? STT_TLS : STT_OBJECT;
   const char* file_path = path.empty() || path == "(executable)" ? "/proc/self/exe" : path.c_str();
   mapped_file file(file_path);
   auto* elf = reinterpret_cast<const Elf64_Ehdr*>(file.at(0, sizeof(Elf64_Ehdr)));
@@ -91,7 +93,7 @@ module_symbols::module_symbols(const std::string& path, std::uintptr_t load_bias
   std::size_t count = table->sh_size / sizeof(Elf64_Sym);
   for (std::size_t i = 0; i < count; ++i) {
     const Elf64_Sym& sym = symbols[i];
-    if (ELF64_ST_TYPE(sym.st_info) != STT_OBJECT || sym.st_size == 0 ||
+    if (ELF64_ST_TYPE(sym.st_info) != wanted_type || sym.st_size == 0 ||
         sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE || sym.st_name >= strings->sh_size)
       continue;
     const char* name = names + sym.st_name;

@@ -8,6 +8,8 @@
 // stripped library keeps). The file is read from disk (the executable from
 // /proc/self/exe), names are demangled (abi::__cxa_demangle), and the
 // symbols are kept sorted by address, so a lookup is one binary search.
+// thread_local variables are the symbols of type STT_TLS, whose value is an
+// offset in the module's TLS block (the same in every thread's copy).
 //
 // Reading a module's table costs milliseconds (a file read and a sort): it
 // is done once per module, at its first lookup, never in a pause.
@@ -29,8 +31,10 @@ class module_symbols {
  public:
   // Reads the symbol table of the module at `path` ("" or "(executable)":
   // the main program), loaded at `load_bias` (dl_phdr_info::dlpi_addr).
-  // A file that cannot be read yields no symbols.
-  module_symbols(const std::string& path, std::uintptr_t load_bias);
+  // A file that cannot be read yields no symbols. With `thread_locals`, its
+  // thread_local variables (STT_TLS) instead, at their offsets in the
+  // module's TLS block plus `load_bias`.
+  module_symbols(const std::string& path, std::uintptr_t load_bias, bool thread_locals = false);
 
   // The variable that holds the word at `address`, or nullptr.
   const data_symbol* find(std::uintptr_t address) const;

@@ -34,6 +34,14 @@ std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
     visitor.conservative_range(stack, reinterpret_cast<const void*>(t.start_argument.begin),
                                reinterpret_cast<const void*>(t.start_argument.end));
   }
+  // The TLS blocks first: glibc places a thread's static TLS at the top of
+  // its stack mapping, inside [sp, stack top), and the leak tracker credits
+  // what a thread_local holds to the variable, not to the stack.
+  for (const tls_block& block : t.tls_blocks) {
+    root_identity tls{root_kind::tls, name, block.module.c_str(), 0, t.tid, block.begin, blocked, wait};
+    visitor.conservative_range(tls, reinterpret_cast<const void*>(block.begin),
+                               reinterpret_cast<const void*>(block.end));
+  }
   if (registers.stack_pointer == 0) return 0;  // created, not started yet
   root_identity regs{root_kind::registers, name, "", 0, t.tid, 0, blocked, wait};
   visitor.conservative_range(regs, std::begin(registers.callee_saved),
@@ -53,10 +61,6 @@ std::uint64_t visit_thread(thread_state& t, const register_snapshot& registers,
   }
   visitor.conservative_range(stack, reinterpret_cast<const void*>(low),
                              reinterpret_cast<const void*>(t.stack_high));
-  root_identity tls{root_kind::tls, name, "", 0, t.tid, 0, blocked, wait};
-  for (const memory_range& block : t.tls_blocks)
-    visitor.conservative_range(tls, reinterpret_cast<const void*>(block.begin),
-                               reinterpret_cast<const void*>(block.end));
   return t.stack_high - low;
 }
 }  // namespace

@@ -31,10 +31,11 @@ enum class root_kind : std::uint8_t { global, stack, registers, tls, handle, ran
 struct root_identity {
   root_kind kind;
   const char* name;      // module path, thread name or gc_root name ("" if none)
-  const char* file;      // gc_root: where it was created; else ""
+  const char* file;      // gc_root: where it was created; tls: the module; else ""
   unsigned line;
   pid_t thread;          // stack, registers, tls: the thread's id; else 0
-  std::uintptr_t load_bias = 0;  // global: the module's (dlpi_addr)
+  std::uintptr_t load_bias = 0;  // global: the module's (dlpi_addr); tls: the
+                                 // block's start (its variables' offsets are from there)
   bool blocked = false;          // stack, registers, tls: the thread was
                                  // blocked (SAFE) when the pause began
   // Blocked: which wait. Equal in two pauses when the thread did not wake

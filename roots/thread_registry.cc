@@ -56,13 +56,15 @@ registry& the_registry() {
 }
 
 int collect_tls_block(dl_phdr_info* info, std::size_t, void* data) {
-  auto* blocks = static_cast<std::vector<memory_range>*>(data);
+  auto* blocks = static_cast<std::vector<tls_block>*>(data);
   if (info->dlpi_tls_data == nullptr) return 0;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_TLS || ph.p_memsz == 0) continue;
     auto begin = reinterpret_cast<std::uintptr_t>(info->dlpi_tls_data);
-    blocks->push_back({begin, begin + ph.p_memsz});
+    const char* module = info->dlpi_name;
+    blocks->push_back({begin, begin + ph.p_memsz,
+                       module == nullptr || module[0] == '\0' ? "(executable)" : module});
   }
   return 0;
 }

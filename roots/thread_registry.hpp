@@ -112,6 +112,14 @@ struct memory_range {
   std::uintptr_t end;
 };
 
+// A module's static TLS block in one thread: its thread_local variables lie
+// at the module's TLS symbol offsets from `begin` (roots/data_symbols.hpp).
+struct tls_block {
+  std::uintptr_t begin;
+  std::uintptr_t end;
+  std::string module;  // the module's path; "(executable)" for the program
+};
+
 enum class thread_status : int { running, safe };
 
 struct thread_state {
@@ -133,7 +141,7 @@ struct thread_state {
   std::atomic<bool> stack_scan_pending{false};
   std::uintptr_t stack_high = 0;  // highest address of the stack (exclusive)
   std::uintptr_t stack_low = 0;
-  std::vector<memory_range> tls_blocks;  // static TLS of modules loaded at registration
+  std::vector<tls_block> tls_blocks;  // static TLS of modules loaded at registration
   // The heap block of the thread's start argument while its start routine
   // runs (roots/thread_creation.hpp), or empty.
   memory_range start_argument{0, 0};

@@ -566,8 +566,62 @@ TEST(LeakReport, ARootThatIsClearedIsNoLongerASuspect) {
   EXPECT_TRUE(growth_suspects_named("short-lived roots").empty());
 }
 
-// A thread that grows a thread_local cache and exits: while it runs its TLS
-// is the root; after it exits nothing is reported for it.
+// A thread_local that only grows, on a thread that waits between steps: named
+// by its symbol and the thread.
+thread_local gc_ptr<gc_array<gc_ptr<cached_page>>> per_thread_cache;
+
+TEST(LeakReport, AGrowingThreadLocalIsNamedBySymbolAndThread) {
+  if (!tracking_on()) GTEST_SKIP() << "needs TRICOLOR_DEBUG=leakreport=1";
+  std::mutex lock;
+  std::condition_variable changed;
+  int step = 0;  // main: odd = the thread may grow; the thread: even = grown
+  bool stop = false;
+  pid_t grower_id = 0;
+  std::thread grower([&] {
+    grower_id = gettid();
+    tricolor_test::isolated([] { per_thread_cache = make_gc_array<gc_ptr<cached_page>>(0); });
+    for (;;) {
+      std::unique_lock guard(lock);
+      changed.wait(guard, [&] { return step % 2 == 1 || stop; });
+      if (stop) break;
+      tricolor_test::isolated([] { grow_by(per_thread_cache, 300); });
+      ++step;
+      changed.notify_all();
+    }
+    per_thread_cache = nullptr;
+  });
+  const leak_suspect* seen = nullptr;
+  std::vector<leak_suspect> report;
+  for (std::size_t cycle = 0; cycle < 2 * window + 4 && !seen; ++cycle) {
+    {
+      std::unique_lock guard(lock);
+      ++step;
+      changed.notify_all();
+      changed.wait(guard, [&] { return step % 2 == 0; });
+    }
+    tricolor_test::collect_clean();
+    report = tricolor::leak_report();
+    seen = find_suspect(report, "per_thread_cache", leak_suspect::reason::growth);
+  }
+  EXPECT_NE(seen, nullptr) << report_text(report);
+  if (seen != nullptr) {
+    EXPECT_EQ(seen->root.kind, "thread_local");
+    EXPECT_EQ(seen->root.thread, grower_id);
+    EXPECT_NE(seen->root.file.find("leak_report_test"), std::string::npos) << seen->root.file;
+    ASSERT_FALSE(seen->path.empty());
+    EXPECT_EQ(seen->path[0].offset, 0u);  // the variable's only word
+    EXPECT_NE(seen->path[0].type.find("gc_array<tricolor::gc_ptr<"), std::string::npos);
+  }
+  {
+    std::lock_guard guard(lock);
+    stop = true;
+  }
+  changed.notify_all();
+  grower.join();
+}
+
+// A thread that grows a cache in a local variable and exits: while it runs
+// its stack is the root; after it exits nothing is reported for it.
 TEST(LeakReport, AThreadThatExitsTakesItsRootsWithIt) {
   if (!tracking_on()) GTEST_SKIP() << "needs TRICOLOR_DEBUG=leakreport=1";
   std::mutex lock;

@@ -76,13 +76,16 @@ struct leak_path_hop {
 };
 
 struct leak_root {
-  std::string kind;    // "gc_root", "global", "thread stack", "thread_local",
-                       // "root_allocator block", "coroutine frame",
-                       // "exception object", "module data"
-  std::string name;    // gc_root name, variable, thread name, or for
+  std::string kind;    // "gc_root", "global", "thread stack", "thread_local"
+                       // (a variable), "thread_local storage" (a TLS block's
+                       // words no symbol covers), "root_allocator block",
+                       // "coroutine frame", "exception object", "module data"
+  std::string name;    // gc_root name, variable (global or thread_local),
+                       // thread name, or for
                        // root_allocator blocks (leakreport=1) the function
                        // that allocated them (grew the container)
-  std::string file;    // gc_root: where it was created; global: the module
+  std::string file;    // gc_root: where it was created; global, thread_local:
+                       // the module
   unsigned line = 0;   // gc_root: the line
   int thread = 0;      // thread stack / thread_local: the thread's id
 };
