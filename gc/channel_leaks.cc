@@ -25,8 +25,12 @@ std::vector<std::uintptr_t> stack_words(const roots::thread_state& t) {
   std::vector<std::uintptr_t> words;
   for (std::uintptr_t at = t.saved.stack_pointer & ~std::uintptr_t{7};
        at + sizeof(void*) <= t.stack_high && words.size() < stack_words_described;
-       at += sizeof(void*))
-    words.push_back(*reinterpret_cast<const std::uintptr_t*>(at));
+       at += sizeof(void*)) {
+    // Read here, into a local: push_back takes a reference, and the
+    // standard library's code that reads through it is instrumented.
+    const std::uintptr_t word = *reinterpret_cast<const std::uintptr_t*>(at);
+    words.push_back(word);
+  }
   return words;
 }
 

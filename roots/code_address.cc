@@ -190,22 +190,30 @@ bool in_namespace(std::string_view function, std::initializer_list<std::string_v
 }  // namespace
 
 std::string describe_allocation_site(const std::vector<std::uintptr_t>& stack) {
-  // The first frame outside both libraries; else outside this one (code
-  // inlined into a standard library function, such as a thread's lambda
-  // into std::thread's _M_run); else the innermost.
-  std::string innermost, outside_tricolor;
+  std::vector<std::string> functions;
   for (std::uintptr_t address : stack) {
     std::string frame = describe_return_address(address);
     if (frame.empty()) continue;
     std::string function = frame.substr(0, frame.rfind("+0x"));
-    function = function.substr(0, function.find(" [clone "));  // a compiler's specialized copy
-    if (innermost.empty()) innermost = function;
-    if (in_namespace(function, {"tricolor::"})) continue;
-    if (!in_namespace(function, {"std::", "__gnu_cxx::"})) return function;
-    if (outside_tricolor.empty()) outside_tricolor = function;
+    functions.push_back(function.substr(0, function.find(" [clone ")));  // a compiler's copy
   }
-  if (!outside_tricolor.empty()) return outside_tricolor;
-  return innermost.empty() ? "(unknown)" : innermost;
+  if (functions.empty()) return "(unknown)";
+  // Frames above the library's own (a sanitizer's interceptor of
+  // backtrace) are not the caller: the search starts at the first frame in
+  // namespace tricolor, if there is one. Then the first frame outside both
+  // libraries; else outside this one (code inlined into a standard library
+  // function, such as a thread's lambda into std::thread's _M_run); else
+  // the innermost.
+  std::size_t first = 0;
+  while (first < functions.size() && !in_namespace(functions[first], {"tricolor::"})) ++first;
+  if (first == functions.size()) first = 0;
+  std::string outside_tricolor;
+  for (std::size_t i = first; i < functions.size(); ++i) {
+    if (in_namespace(functions[i], {"tricolor::"})) continue;
+    if (!in_namespace(functions[i], {"std::", "__gnu_cxx::"})) return functions[i];
+    if (outside_tricolor.empty()) outside_tricolor = functions[i];
+  }
+  return outside_tricolor.empty() ? functions.front() : outside_tricolor;
 }
 
 }  // namespace tricolor::roots

@@ -41,9 +41,10 @@ std::vector<std::string> functions_on_stack(const std::uintptr_t* words, std::si
                                             std::size_t most);
 
 // The function that allocated, from an allocation's call stack (return or
-// call-site addresses, innermost first): the innermost frame outside
-// namespaces std, __gnu_cxx and tricolor, named without offset, module or
-// a compiler's clone suffix; the innermost frame if all are inside them.
+// call-site addresses, innermost first): below the library's own frames
+// (what a sanitizer's interceptor adds above them is skipped), the
+// innermost frame outside namespaces std, __gnu_cxx and tricolor, named
+// without offset, module or a compiler's clone suffix.
 // Slow (reads symbol tables): for reports.
 std::string describe_allocation_site(const std::vector<std::uintptr_t>& stack);
 
