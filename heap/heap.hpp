@@ -97,7 +97,10 @@ class managed_heap {
   // Sweep support (heap/sweeper.cc).
   void clear_partial_lists();
   void push_partial(span* s);
-  void free_span(span* s);
+  // Pushes the chain head -> ... -> tail (linked by `next`) of class `cls`
+  // spans, under one lock.
+  void push_partial_chain(std::size_t cls, span* head, span* tail);
+  void free_spans(span* const* spans, std::size_t count);  // one page-heap lock
   page_heap& pages() { return pages_; }
 
   heap_counters& counters() { return counters_; }
@@ -122,7 +125,7 @@ class managed_heap {
 
 extern managed_heap the_heap;
 
-// Touches every page of [start, start + bytes) with the calling thread marked
+// Faults in every page of [start, start + bytes) with the calling thread marked
 // safe for the collector (defined in roots/thread_registry.cc). A first
 // touch faults the page in, and zeroing a 2 MiB transparent huge page takes
 // from a hundred microseconds to milliseconds in a VM (measured: pauses
@@ -130,8 +133,9 @@ extern managed_heap the_heap;
 // without): a thread inside such a fault cannot reach a safepoint, so the
 // heap takes the faults of a span it carves from the page heap here, before
 // the span is published (registered, given a state), where a pause can go on
-// without the thread.
-void fault_in_while_safe(char* start, std::size_t bytes);
+// without the thread. `may_be_unmapped`: the pages come fresh from the arena
+// or were released (span::released), so they are populated in one call.
+void fault_in_while_safe(char* start, std::size_t bytes, bool may_be_unmapped);
 
 // Address -> object, the query behind conservative scanning (stacks,
 // registers, data segments, objects under construction) and behind the

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <stdexcept>
 #include <string>
@@ -50,6 +51,24 @@ TEST(GcArray, ValueInitialized) {
 
   auto strings = make_gc_array<std::string>(5);
   for (const auto& s : *strings) ASSERT_TRUE(s.empty());
+}
+
+TEST(GcArray, ValueInitializedWhereAnotherArrayDied) {
+  // Slots are reused without being cleared: the zeroing is make_gc_array's.
+  for (int round = 0; round < 2; ++round) {
+    {
+      auto dirty = make_gc_array<gc_ptr<gc_array<char>>>(2000);
+      for (auto& array : *dirty) {
+        array = make_gc_array<char>(100);
+        std::memset(array->data(), 0xab, 100);
+      }
+    }
+    tricolor::collect();
+    for (int i = 0; i < 2000; ++i) {
+      auto fresh = make_gc_array<char>(100);
+      for (char c : *fresh) ASSERT_EQ(c, 0);
+    }
+  }
 }
 
 TEST(GcArray, Filled) {
