@@ -71,6 +71,7 @@ GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 GO_PROGRAMS = {
     "binarytrees_go": ["binarytrees.go", "gctrace.go"],
     "pause_go": ["pause.go", "gctrace.go"],
+    "mt_gcbench_go": ["mt_gcbench.go"],
 }
 
 

@@ -25,7 +25,8 @@
 // sweeps. heap_inuse counts the pages of in-use spans.
 //
 // Locking: each partial list has its own lock; the page heap has its own; the
-// registry of in-use spans has its own.
+// registry of in-use spans has its own. All are heap_locks (heap_lock.hpp:
+// a short spin, then a futex), held for a few list operations.
 //
 // Conservative lookup (find_object, below): an address maps to the slot that
 // holds the byte before it, so one past the end of an object that fills its
@@ -40,6 +41,7 @@
 #include <vector>
 
 #include "heap/arena.hpp"
+#include "heap/heap_lock.hpp"
 #include "tricolor/internal/object_header.hpp"
 #include "heap/page_heap.hpp"
 #include "heap/span.hpp"
@@ -110,13 +112,13 @@ class managed_heap {
   span* pop_partial(std::size_t cls);
 
   struct partial_list {
-    std::mutex lock;
+    heap_lock lock;
     span* head = nullptr;
   };
 
   page_heap pages_;
   partial_list partial_[num_size_classes];
-  std::mutex all_spans_lock_;
+  heap_lock all_spans_lock_;
   std::vector<span*> all_spans_;
   heap_counters counters_;
   std::atomic<bool> allocate_black_{false};

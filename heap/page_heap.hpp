@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "heap/heap_lock.hpp"
 #include "heap/span.hpp"
 
 namespace tricolor::heap {
@@ -60,7 +61,7 @@ class page_heap {
   span* take_fitting(std::uint32_t npages);
   void map_pages(span* s, bool every_page);
 
-  mutable std::mutex lock_;
+  mutable heap_lock lock_;
   span*& list_for(const span* run);
 
   // [0]: resident runs, [1]: released runs; then [n]: runs of n pages, [0]:
