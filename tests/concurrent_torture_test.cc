@@ -832,14 +832,18 @@ class mutator : public actor {
       (*shared_.anchors)[std::size_t(index_)] = subtree;
     }
     // A cycle marks it through the anchor (a concurrent marker may blacken it).
-    bool cycles = churn_until_cycles(num_gc() + 1, std::chrono::seconds(3));
+    // The waits are bounded generously: under ThreadSanitizer with verify=1 a
+    // cycle takes about 2 s (21 cycles in 41 s on the 2-core CI machine), and
+    // with 3 s bounds no episode of a whole run saw its cycles.
+    constexpr auto cycle_wait = std::chrono::seconds(10);
+    bool cycles = churn_until_cycles(num_gc() + 1, cycle_wait);
     {
       locked guard(anchor_locks[index_].m);
       (*shared_.anchors)[std::size_t(index_)] = nullptr;  // the last heap reference
     }
     activity = "stack-only episode: holding a subtree only on the stack";
     // A whole cycle starts and ends while only this stack holds it.
-    cycles = churn_until_cycles(num_gc() + 2, std::chrono::seconds(3)) && cycles;
+    cycles = churn_until_cycles(num_gc() + 2, cycle_wait) && cycles;
     verify_from(subtree, 1000, "a subtree held only on the stack across cycles");
     activity = "stack-only episode: storing the subtree back";
     publish(subtree);
