@@ -8,9 +8,8 @@
 //     class : 1  2  3  4  5  6  7   8   9   10  ... 41
 //     slot  : 16 24 32 48 64 80 96 112 128 160 ... 32768 bytes
 //
-// Every span of a class has the same number of 8 KiB pages, chosen so that it
-// holds enough slots (min_slots_for) and the tail left over after the last
-// slot wastes at most 1/8 of the span.
+// Every span of a class has the same number of 8 KiB pages, chosen so that the
+// tail left over after the last slot wastes at most 1/8 of the span.
 //
 // The object index of an address inside a span is offset / slot_size, computed
 // as (offset * div_magic) >> 32 with div_magic = floor((2^32 - 1) / size) + 1;
@@ -58,18 +57,11 @@ inline constexpr auto class_by_128 =
     make_lookup<(max_small_size - small_step_limit) / 128 + 1, 128,
                 small_step_limit>();
 
-// Slots a span holds at least: every span a thread cache exhausts costs a
-// refill through locks shared by every allocating thread (a partial list,
-// the page heap, the span registry), so classes up to 2 KiB get 32 slots
-// (spans up to 64 KiB); larger ones 8, which keeps a thread's cursor of the
-// largest class at 256 KiB.
-constexpr std::size_t min_slots_for(std::size_t size) { return size <= 2048 ? 32 : 8; }
-
 constexpr std::uint32_t pages_for_class(std::size_t cls) {
   std::size_t size = size_class_bytes[cls];
   for (std::size_t pages = 1;; ++pages) {
     std::size_t bytes = pages * page_size;
-    if (bytes < size * min_slots_for(size) && pages < 64) continue;
+    if (bytes < size * 8 && pages < 64) continue;  // at least 8 slots a span
     if ((bytes % size) * 8 <= bytes) return static_cast<std::uint32_t>(pages);
   }
 }
