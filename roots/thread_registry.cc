@@ -152,9 +152,16 @@ void wait_until_stack_scanned(thread_state* t) {
 void unregister_at_exit(void* state) {
   auto* t = static_cast<thread_state*>(state);
   // Running, so marking cannot end under our feet: shade what the barrier
-  // recorded, or drop entries left from an earlier cycle.
-  if (barriers::marking.load(std::memory_order_relaxed)) barriers::shade_recorded(t->barrier);
-  t->barrier.count = 0;
+  // recorded, or drop entries left from an earlier cycle. Shading takes the
+  // work pool's lock, which the collector takes with the world stopped: a
+  // runtime_section, so that neither the stop signal nor the contended
+  // pthread_mutex_lock (roots/blocking_calls.cc) parks this thread while it
+  // holds that lock (it did: the pause then waited forever for the lock).
+  {
+    runtime_section runtime(t);
+    if (barriers::marking.load(std::memory_order_relaxed)) barriers::shade_recorded(t->barrier);
+    t->barrier.count = 0;
+  }
   register_snapshot registers;
   capture_registers(registers);
   become_safe(t, registers);

@@ -196,7 +196,9 @@ void forget_thread_not_created(thread_state* t);  // pthread_create failed
 // increment on the thread's state); nests.
 class runtime_section {
  public:
-  runtime_section() : self_(current_thread()) {
+  runtime_section() : runtime_section(current_thread()) {}
+  // For a thread whose state is known (one that is exiting, say).
+  explicit runtime_section(thread_state* self) : self_(self) {
     self_->runtime_depth.fetch_add(1, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
   }

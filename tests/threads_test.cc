@@ -40,6 +40,12 @@
 //                    read system call (x86-64 only).
 //   Fork             children after the collector thread started, with other
 //                    threads alive, and while another thread allocates.
+//   ShortLivedThreads
+//                    waves of threads that overwrite pointers in a shared,
+//                    mutex-guarded array while cycles run back to back, and
+//                    exit (each exit hands what the thread's write barrier
+//                    recorded to the marker); a hang is the failure looked
+//                    for, every node is checked at the end.
 //
 // "Kept alive" is observed by contents (ids and checksums derived from them,
 // every tree node by node) after churn() has recycled freed slots, and by
@@ -216,6 +222,7 @@ class RegisterOnly : public threads_test {};
 class Fork : public threads_test {};
 class LateThread : public threads_test {};
 class HandOff : public threads_test {};
+class ShortLivedThreads : public threads_test {};
 
 // Sets the GC percent for a test and restores it.
 class gc_percent_for_test {
@@ -1724,6 +1731,115 @@ TEST_F(LateThread, IsNamedWithTheFunctionItRuns) {
       << "the function the late thread runs is missing from stderr:\n" << text;
   EXPECT_NE(text.find("tricolor::safepoint()"), std::string::npos)
       << "the message does not say what to do:\n" << text;
+}
+
+
+// ---------------------------------------------------------------------------
+// ShortLivedThreads: an exiting thread shades the pointers its write barrier
+// recorded (the old values of its stores while marking), which takes the
+// marker's work-pool lock. Threads that exit in waves contend for that lock
+// with each other and with the mark workers, while a pause that needs the
+// same lock (mark termination) may be starting. A thread parked at the pause
+// while holding the lock hangs the pause forever (seen once in 31 runs of
+// concurrent_torture_test before the exit path ran as a runtime_section).
+
+constexpr std::uint64_t short_lived_base = 40000;
+
+TEST_F(ShortLivedThreads, OverwriteSharedPointersAndExitWhileCyclesRun) {
+  constexpr std::size_t slot_count = 1024;
+  constexpr int spawners = 3;
+  constexpr int wave_size = 8;
+  constexpr int stores_per_thread = 200;  // fewer than a barrier buffer holds
+  const auto run_for = 6s;
+  constexpr std::uint64_t min_cycles = 20;
+
+  // A live tree, so that every cycle's marking gives the mark workers work
+  // (and the work-pool lock traffic) for a while.
+  stage("building the live tree");
+  gc_root<tnode> live_tree(build_tree(14, short_lived_base), "short_lived.live_tree");
+
+  // The shared array: slot i holds a node (and its left child) made by the
+  // thread that stored it last; ids[i] says which. Guarded by slots_mutex.
+  std::mutex slots_mutex;
+  gc_root<gc_array<gc_ptr<tnode>>> slots(make_gc_array<gc_ptr<tnode>>(slot_count),
+                                         "short_lived.slots");
+  std::vector<std::uint64_t> ids(slot_count, 0);
+
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> cycles{0}, threads_exited{0};
+  std::atomic<std::uint64_t> next_id{short_lived_base * 4096 + 100000};
+  stage("threads overwrite the shared array and exit, in waves, while another thread "
+        "calls collect() in a loop");
+  std::thread collector([&] {
+    while (!done.load()) {
+      tricolor::collect();
+      cycles.fetch_add(1);
+    }
+  });
+  // 6 s and at least min_cycles cycles (a sanitizer's build is slower),
+  // within 40 s.
+  const auto until = clock_type::now() + run_for;
+  const auto hard_limit = clock_type::now() + 40s;
+  auto keep_going = [&] {
+    const auto now = clock_type::now();
+    return now < hard_limit && (now < until || cycles.load() < min_cycles);
+  };
+  std::vector<std::thread> spawner_threads;
+  for (int s = 0; s < spawners; ++s) {
+    spawner_threads.emplace_back([&, s] {
+      std::uint64_t seed = 0x9e3779b97f4a7c15ull * std::uint64_t(s + 1);
+      while (keep_going()) {
+        std::vector<std::thread> wave;
+        for (int w = 0; w < wave_size; ++w) {
+          seed = mix(seed);
+          wave.emplace_back([&, start = seed] {
+            std::uint64_t r = start;
+            for (int k = 0; k < stores_per_thread; ++k) {
+              r = mix(r);
+              const std::uint64_t id = next_id.fetch_add(2);
+              gc_ptr<tnode> node = make_gc<tnode>(id);
+              node->left = make_gc<tnode>(id + 1);
+              std::lock_guard lock(slots_mutex);
+              const std::size_t slot = std::size_t(r % slot_count);
+              (*slots)[slot] = node;  // records the old node while marking
+              ids[slot] = id;
+            }
+          });
+        }
+        for (auto& t : wave) t.join();
+        threads_exited.fetch_add(wave_size);
+      }
+    });
+  }
+  for (auto& t : spawner_threads) t.join();
+  done.store(true);
+  collector.join();
+
+  stage("checking every slot's node and the live tree");
+  collect_clean();
+  churn(20000);
+  int damaged = 0;
+  for (std::size_t i = 0; i < slot_count; ++i) {
+    if (ids[i] == 0) continue;
+    const tnode* node = (*slots)[i].get();
+    std::string problem;
+    if (node == nullptr) problem = "null";
+    else if (node->id != ids[i] || node->check != mix(ids[i]))
+      problem = "id " + std::to_string(node->id) + ", checksum " + hex(node->check);
+    else if (node->left == nullptr || node->left->id != ids[i] + 1 ||
+             node->left->check != mix(ids[i] + 1))
+      problem = "its left child is damaged";
+    if (!problem.empty() && ++damaged <= 5)
+      ADD_FAILURE() << "slot " << i << " should hold node " << ids[i] << ": " << problem
+                    << " - freed while reachable";
+  }
+  EXPECT_EQ(damaged, 0);
+  EXPECT_EQ(tree_problem(live_tree.get(), 14, short_lived_base), "");
+  std::printf("short-lived threads: %llu exited during %llu collect() cycles\n",
+              static_cast<unsigned long long>(threads_exited.load()),
+              static_cast<unsigned long long>(cycles.load()));
+  EXPECT_GE(cycles.load(), min_cycles)
+      << "too few cycles ran within 40 s for the exits to overlap marking";
 }
 
 }  // namespace
