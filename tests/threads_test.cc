@@ -1736,27 +1736,48 @@ TEST_F(LateThread, IsNamedWithTheFunctionItRuns) {
 
 // ---------------------------------------------------------------------------
 // ShortLivedThreads: an exiting thread shades the pointers its write barrier
-// recorded (the old values of its stores while marking), which takes the
-// marker's work-pool lock. Threads that exit in waves contend for that lock
-// with each other and with the mark workers, while a pause that needs the
-// same lock (mark termination) may be starting. A thread parked at the pause
-// while holding the lock hangs the pause forever (seen once in 31 runs of
-// concurrent_torture_test before the exit path ran as a runtime_section).
+// recorded (the old values of its stores while marking): it marks them and
+// hands them to the marker in batches through the work-pool lock. Threads
+// that exit in waves contend for that lock with each other and with the mark
+// workers while mark termination, which takes the same lock with the world
+// stopped, may be starting. Before the exit path ran as a runtime_section, a
+// thread parked there (by the stop signal, or by the contended
+// pthread_mutex_lock) either held the lock, and the pause waited forever
+// (concurrent_torture_test hung once in 31 runs), or held a batch of objects
+// it had marked but not yet handed over: marking ended without scanning
+// them, and their children were freed while reachable.
 
 constexpr std::uint64_t short_lived_base = 40000;
+
+// "" if a slot that should hold node `id` (0: nothing stored yet) holds it
+// intact, with its intact left child `id + 1`.
+std::string slot_problem(const tnode* node, std::uint64_t id) {
+  if (id == 0) return {};
+  if (node == nullptr) return "null, expected node " + std::to_string(id);
+  if (node->id != id || node->check != mix(id))
+    return "node " + std::to_string(id) + " has id " + std::to_string(node->id) +
+           " and checksum " + hex(node->check) + ": freed while reachable";
+  const tnode* left = node->left.get();
+  if (left == nullptr || left->id != id + 1 || left->check != mix(id + 1))
+    return "node " + std::to_string(id) + " is intact but its left child is not (" +
+           (left == nullptr ? std::string("null") : "checksum " + hex(left->check)) +
+           "): the child was freed while its parent was reachable";
+  return {};
+}
 
 TEST_F(ShortLivedThreads, OverwriteSharedPointersAndExitWhileCyclesRun) {
   constexpr std::size_t slot_count = 1024;
   constexpr int spawners = 3;
   constexpr int wave_size = 8;
   constexpr int stores_per_thread = 200;  // fewer than a barrier buffer holds
+  constexpr int live_depth = 14;
   const auto run_for = 6s;
   constexpr std::uint64_t min_cycles = 20;
 
   // A live tree, so that every cycle's marking gives the mark workers work
   // (and the work-pool lock traffic) for a while.
   stage("building the live tree");
-  gc_root<tnode> live_tree(build_tree(14, short_lived_base), "short_lived.live_tree");
+  gc_root<tnode> live_tree(build_tree(live_depth, short_lived_base), "short_lived.live_tree");
 
   // The shared array: slot i holds a node (and its left child) made by the
   // thread that stored it last; ids[i] says which. Guarded by slots_mutex.
@@ -1765,9 +1786,10 @@ TEST_F(ShortLivedThreads, OverwriteSharedPointersAndExitWhileCyclesRun) {
                                          "short_lived.slots");
   std::vector<std::uint64_t> ids(slot_count, 0);
 
+  problem_list problems;
   std::atomic<bool> done{false};
   std::atomic<std::uint64_t> cycles{0}, threads_exited{0};
-  std::atomic<std::uint64_t> next_id{short_lived_base * 4096 + 100000};
+  std::atomic<std::uint64_t> next_id{short_lived_base * 4096 + (1u << 20)};
   stage("threads overwrite the shared array and exit, in waves, while another thread "
         "calls collect() in a loop");
   std::thread collector([&] {
@@ -1799,10 +1821,17 @@ TEST_F(ShortLivedThreads, OverwriteSharedPointersAndExitWhileCyclesRun) {
               const std::uint64_t id = next_id.fetch_add(2);
               gc_ptr<tnode> node = make_gc<tnode>(id);
               node->left = make_gc<tnode>(id + 1);
+              // Two slots: an overwritten node often stays reachable through
+              // its other one, with its left child reachable only through it.
               std::lock_guard lock(slots_mutex);
-              const std::size_t slot = std::size_t(r % slot_count);
-              (*slots)[slot] = node;  // records the old node while marking
-              ids[slot] = id;
+              for (std::size_t slot : {std::size_t(r % slot_count),
+                                       std::size_t((r >> 32) % slot_count)}) {
+                std::string problem = slot_problem((*slots)[slot].get(), ids[slot]);
+                if (!problem.empty())
+                  problems.add("slot " + std::to_string(slot) + " before a store: " + problem);
+                (*slots)[slot] = node;  // records the old node while marking
+                ids[slot] = id;
+              }
             }
           });
         }
@@ -1818,23 +1847,14 @@ TEST_F(ShortLivedThreads, OverwriteSharedPointersAndExitWhileCyclesRun) {
   stage("checking every slot's node and the live tree");
   collect_clean();
   churn(20000);
+  problems.report();
   int damaged = 0;
   for (std::size_t i = 0; i < slot_count; ++i) {
-    if (ids[i] == 0) continue;
-    const tnode* node = (*slots)[i].get();
-    std::string problem;
-    if (node == nullptr) problem = "null";
-    else if (node->id != ids[i] || node->check != mix(ids[i]))
-      problem = "id " + std::to_string(node->id) + ", checksum " + hex(node->check);
-    else if (node->left == nullptr || node->left->id != ids[i] + 1 ||
-             node->left->check != mix(ids[i] + 1))
-      problem = "its left child is damaged";
-    if (!problem.empty() && ++damaged <= 5)
-      ADD_FAILURE() << "slot " << i << " should hold node " << ids[i] << ": " << problem
-                    << " - freed while reachable";
+    std::string problem = slot_problem((*slots)[i].get(), ids[i]);
+    if (!problem.empty() && ++damaged <= 5) ADD_FAILURE() << "slot " << i << ": " << problem;
   }
   EXPECT_EQ(damaged, 0);
-  EXPECT_EQ(tree_problem(live_tree.get(), 14, short_lived_base), "");
+  EXPECT_EQ(tree_problem(live_tree.get(), live_depth, short_lived_base), "");
   std::printf("short-lived threads: %llu exited during %llu collect() cycles\n",
               static_cast<unsigned long long>(threads_exited.load()),
               static_cast<unsigned long long>(cycles.load()));
