@@ -52,7 +52,8 @@ span* managed_heap::take_span(std::size_t cls) {
   }
   span* s = pages_.allocate(size_class_pages[cls]);
   if (s == nullptr) return nullptr;
-  fault_in_while_safe(s->start, s->bytes());
+  fault_in_while_safe(s->start, s->bytes(), s->released);
+  s->released = false;
   s->size_class = static_cast<std::uint32_t>(cls);
   s->slot_size = size_class_bytes[cls];
   s->slot_count = static_cast<std::uint32_t>(s->bytes() / s->slot_size);
@@ -111,7 +112,8 @@ void* managed_heap::allocate_large(std::size_t bytes) {
   if (npages > UINT32_MAX) return nullptr;
   span* s = pages_.allocate(static_cast<std::uint32_t>(npages));
   if (s == nullptr) return nullptr;
-  fault_in_while_safe(s->start, s->bytes());
+  fault_in_while_safe(s->start, s->bytes(), s->released);
+  s->released = false;
   if (clear_reserved_slots_.load(std::memory_order_relaxed)) [[unlikely]]
     std::memset(s->start, 0, s->bytes());
   s->size_class = 0;
@@ -169,10 +171,18 @@ void managed_heap::push_partial(span* s) {
   list.head = s;
 }
 
-void managed_heap::free_span(span* s) {
-  counters_.heap_inuse.fetch_sub(static_cast<std::int64_t>(s->bytes()),
-                                 std::memory_order_relaxed);
-  pages_.free(s);
+void managed_heap::push_partial_chain(std::size_t cls, span* head, span* tail) {
+  partial_list& list = partial_[cls];
+  std::lock_guard guard(list.lock);
+  tail->next = list.head;
+  list.head = head;
+}
+
+void managed_heap::free_spans(span* const* spans, std::size_t count) {
+  std::int64_t bytes = 0;
+  for (std::size_t i = 0; i < count; ++i) bytes += static_cast<std::int64_t>(spans[i]->bytes());
+  counters_.heap_inuse.fetch_sub(bytes, std::memory_order_relaxed);
+  pages_.free(spans, count);
 }
 
 }  // namespace tricolor::heap

@@ -25,7 +25,8 @@
 // sweeps. heap_inuse counts the pages of in-use spans.
 //
 // Locking: each partial list has its own lock; the page heap has its own; the
-// registry of in-use spans has its own.
+// registry of in-use spans has its own. All are heap_locks (heap_lock.hpp:
+// a short spin, then a futex), held for a few list operations.
 //
 // Conservative lookup (find_object, below): an address maps to the slot that
 // holds the byte before it, so one past the end of an object that fills its
@@ -40,6 +41,7 @@
 #include <vector>
 
 #include "heap/arena.hpp"
+#include "heap/heap_lock.hpp"
 #include "tricolor/internal/object_header.hpp"
 #include "heap/page_heap.hpp"
 #include "heap/span.hpp"
@@ -97,7 +99,10 @@ class managed_heap {
   // Sweep support (heap/sweeper.cc).
   void clear_partial_lists();
   void push_partial(span* s);
-  void free_span(span* s);
+  // Pushes the chain head -> ... -> tail (linked by `next`) of class `cls`
+  // spans, under one lock.
+  void push_partial_chain(std::size_t cls, span* head, span* tail);
+  void free_spans(span* const* spans, std::size_t count);  // one page-heap lock
   page_heap& pages() { return pages_; }
 
   heap_counters& counters() { return counters_; }
@@ -107,13 +112,13 @@ class managed_heap {
   span* pop_partial(std::size_t cls);
 
   struct partial_list {
-    std::mutex lock;
+    heap_lock lock;
     span* head = nullptr;
   };
 
   page_heap pages_;
   partial_list partial_[num_size_classes];
-  std::mutex all_spans_lock_;
+  heap_lock all_spans_lock_;
   std::vector<span*> all_spans_;
   heap_counters counters_;
   std::atomic<bool> allocate_black_{false};
@@ -122,7 +127,7 @@ class managed_heap {
 
 extern managed_heap the_heap;
 
-// Touches every page of [start, start + bytes) with the calling thread marked
+// Faults in every page of [start, start + bytes) with the calling thread marked
 // safe for the collector (defined in roots/thread_registry.cc). A first
 // touch faults the page in, and zeroing a 2 MiB transparent huge page takes
 // from a hundred microseconds to milliseconds in a VM (measured: pauses
@@ -130,8 +135,9 @@ extern managed_heap the_heap;
 // without): a thread inside such a fault cannot reach a safepoint, so the
 // heap takes the faults of a span it carves from the page heap here, before
 // the span is published (registered, given a state), where a pause can go on
-// without the thread.
-void fault_in_while_safe(char* start, std::size_t bytes);
+// without the thread. `may_be_unmapped`: the pages come fresh from the arena
+// or were released (span::released), so they are populated in one call.
+void fault_in_while_safe(char* start, std::size_t bytes, bool may_be_unmapped);
 
 // Address -> object, the query behind conservative scanning (stacks,
 // registers, data segments, objects under construction) and behind the

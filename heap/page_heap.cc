@@ -109,18 +109,25 @@ span* page_heap::allocate(std::uint32_t npages) {
     result = new_record();
     result->start = the_arena.base + frontier;
     result->npages = npages;
+    result->released = true;  // never touched: see span::released
     map_pages(result, true);
     the_arena.frontier.store(frontier + bytes, std::memory_order_release);
     return result;
   }
-  result->released = false;
-  result->free_age = 0;
+  result->free_age = 0;  // `released` stays: see span::released
   map_pages(result, true);
   return result;
 }
 
-void page_heap::free(span* s) {
+void page_heap::free(span* s) { free(&s, 1); }
+
+void page_heap::free(span* const* spans, std::size_t count) {
+  if (count == 0) return;
   std::lock_guard guard(lock_);
+  for (std::size_t i = 0; i < count; ++i) free_locked(spans[i]);
+}
+
+void page_heap::free_locked(span* s) {
   s->state.store(span_state::free, std::memory_order_release);
   s->has_finalizers.store(false, std::memory_order_relaxed);
   s->in_cache = false;

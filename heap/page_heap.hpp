@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "heap/heap_lock.hpp"
 #include "heap/span.hpp"
 
 namespace tricolor::heap {
@@ -32,12 +33,15 @@ class page_heap {
  public:
   // A run of exactly npages pages, its page-table entries pointing at the
   // returned record, with state still span_state::free; the caller sets the
-  // span up and publishes its state. nullptr if the arena is exhausted.
+  // span up and publishes its state. Its `released` says whether its pages
+  // may not be resident. nullptr if the arena is exhausted.
   span* allocate(std::uint32_t npages);
 
   // Returns s's pages; s must be fully set up (start, npages) and no longer
   // hold objects.
   void free(span* s);
+  // The same for `count` spans, under one lock (the sweep frees in batches).
+  void free(span* const* spans, std::size_t count);
 
   // Releases free runs to the OS while in_use_bytes plus the unreleased free
   // bytes exceed the targets (see above); returns the bytes released.
@@ -50,13 +54,14 @@ class page_heap {
  private:
   static constexpr std::uint32_t exact_lists = 128;
 
+  void free_locked(span* s);
   span* new_record();
   void push(span* run);
   void unlink(span* run);
   span* take_fitting(std::uint32_t npages);
   void map_pages(span* s, bool every_page);
 
-  mutable std::mutex lock_;
+  mutable heap_lock lock_;
   span*& list_for(const span* run);
 
   // [0]: resident runs, [1]: released runs; then [n]: runs of n pages, [0]:

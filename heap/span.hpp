@@ -73,7 +73,10 @@ struct span {
   std::atomic<span_sample*> samples{nullptr};
   bool in_cache = false;     // owned by a thread cache's cursor
   bool free_listed = false;  // describes a free run on a page-heap list
-  bool released = false;     // free run whose pages went back to the OS
+  // A free run: its pages went back to the OS. A run page_heap::allocate
+  // just returned: its pages may not be resident (fresh from the arena, or
+  // released), so the taker populates them (fault_in_while_safe).
+  bool released = false;
   std::uint32_t free_age = 0;  // sweeps survived while free
   span* next = nullptr;      // central partial list or page-heap free list
   span* prev = nullptr;

@@ -79,9 +79,10 @@ struct batch_totals {
   }
 };
 
-// Returns true if the span still holds objects (the caller registers it).
-bool sweep_span(span* s, batch_totals& totals) {
-  managed_heap& h = the_heap;
+// What sweeping left of a span, which the caller files in one batch.
+enum class swept_span { empty, full, partial };
+
+swept_span sweep_span(span* s, batch_totals& totals) {
   bool finalizers = s->has_finalizers.load(std::memory_order_relaxed);
   std::uint64_t live = 0;
   std::uint64_t dead_count = 0;
@@ -114,12 +115,54 @@ bool sweep_span(span* s, batch_totals& totals) {
   totals.live_bytes += live * slot_bytes;
   if (live + finalizing == 0) {
     totals.spans_freed++;
-    h.free_span(s);
-    return false;
+    return swept_span::empty;
   }
-  if (live + finalizing < s->slot_count) h.push_partial(s);
-  return true;
+  return live + finalizing < s->slot_count ? swept_span::partial : swept_span::full;
 }
+
+// The spans one sweep_some call swept, filed at its end with one lock per
+// list: spans left with objects go back into the registry, those with free
+// slots onto their class's partial list (spliced as one chain per class),
+// empty ones to the page heap. Filing span by span took these shared locks
+// several thousand times a cycle, contended by every allocating thread and
+// the background sweeper: a lock convoy (futex waits and wakes, context
+// switches) once threads outnumber CPUs.
+class swept_batch {
+ public:
+  static constexpr std::size_t capacity = 64;
+
+  void add(span* s, swept_span what) {
+    if (what == swept_span::empty) {
+      emptied_[emptied_count_++] = s;
+      return;
+    }
+    survivors_[survivor_count_++] = s;
+    if (what == swept_span::full) return;
+    partial_chain& chain = partial_[s->size_class];
+    s->next = chain.head;
+    if (chain.head == nullptr) chain.tail = s;
+    chain.head = s;
+  }
+
+  void file() {
+    managed_heap& h = the_heap;
+    h.register_spans(survivors_, survivor_count_);
+    for (std::size_t cls = 1; cls < num_size_classes; ++cls)
+      if (partial_[cls].head != nullptr)
+        h.push_partial_chain(cls, partial_[cls].head, partial_[cls].tail);
+    h.free_spans(emptied_, emptied_count_);
+  }
+
+ private:
+  struct partial_chain {
+    span* head = nullptr;
+    span* tail = nullptr;
+  };
+  span* survivors_[capacity];
+  span* emptied_[capacity];
+  std::size_t survivor_count_ = 0, emptied_count_ = 0;
+  partial_chain partial_[num_size_classes];
+};
 }  // namespace
 
 const type_descriptor awaiting_finalizer{"(awaiting its destructor)", scan_kind::noscan,
@@ -143,21 +186,14 @@ bool sweep_some(std::size_t spans) {
   std::size_t total = q.spans.size();
   if (q.next_claim.load(std::memory_order_relaxed) >= total) return false;
   // Claim up to `spans` at once: one atomic for the batch.
+  spans = std::min(spans, swept_batch::capacity);
   std::size_t first = q.next_claim.fetch_add(spans, std::memory_order_relaxed);
   if (first >= total) return false;
   std::size_t end = std::min(total, first + spans);
   batch_totals totals;
-  constexpr std::size_t register_batch = 64;
-  span* survivors[register_batch];
-  std::size_t kept = 0;
-  for (std::size_t i = first; i < end; ++i) {
-    if (sweep_span(q.spans[i], totals)) survivors[kept++] = q.spans[i];
-    if (kept == register_batch) {
-      the_heap.register_spans(survivors, kept);
-      kept = 0;
-    }
-  }
-  the_heap.register_spans(survivors, kept);
+  swept_batch batch;
+  for (std::size_t i = first; i < end; ++i) batch.add(q.spans[i], sweep_span(q.spans[i], totals));
+  batch.file();
   totals.publish(q);
   q.swept.fetch_add(end - first, std::memory_order_release);
   return true;

@@ -15,6 +15,9 @@
 //   4. heap_alloc drops by the dead bytes; a span left empty goes back to the
 //      page heap; a span with free slots goes on its class's partial list; a
 //      span that still holds objects goes back into the heap's registry.
+//      Spans are filed in batches of up to 64 (one sweep_some call), one
+//      lock per list and batch: shared locks taken span by span convoyed
+//      allocating threads and the background sweeper (issue 12).
 //
 // The sweep of a cycle:
 //   * begin_sweep(), in the mark-termination pause (world stopped, every
@@ -62,7 +65,8 @@ struct sweep_result {
 // Queues every span in use for sweeping. World stopped, previous sweep done.
 void begin_sweep();
 
-// Sweeps up to `spans` unswept spans; returns false if none was left.
+// Sweeps up to `spans` (at most 64) unswept spans; returns false if none
+// was left.
 bool sweep_some(std::size_t spans);
 
 // Sweeps whatever is left, waits for spans other threads are sweeping,

@@ -26,9 +26,11 @@
 #include "tricolor/internal/language_version.hpp"
 
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <stdexcept>
+#include <type_traits>
 
 #include "tricolor/make_gc.hpp"
 
@@ -149,14 +151,21 @@ gc_ptr<gc_array<T>> make_gc_array(std::size_t n, const Fill&... fill) {
       [&](void* payload) {
         auto* a = ::new (payload) gc_array<T>(0);
         T* elements = a->data();
-        std::size_t built = 0;
-        try {
-          for (; built < n; ++built) ::new (elements + built) T(fill...);
-        } catch (...) {
-          std::destroy_n(elements, built);
-          throw;
+        const std::size_t length = n;  // a local: stores through a char* would
+                                       // make the loop reload a captured n
+        if constexpr (sizeof...(Fill) == 0 && std::is_trivial_v<T>) {
+          // Value-initializing a trivial type zeroes it: one memset.
+          std::memset(static_cast<void*>(elements), 0, length * sizeof(T));
+        } else {
+          std::size_t built = 0;
+          try {
+            for (; built < length; ++built) ::new (elements + built) T(fill...);
+          } catch (...) {
+            std::destroy_n(elements, built);
+            throw;
+          }
         }
-        a->length_ = n;
+        a->length_ = length;
         return a;
       });
   return detail::adopt(array);
