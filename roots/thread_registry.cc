@@ -156,8 +156,11 @@ void unregister_at_exit(void* state) {
   // recorded, or drop entries left from an earlier cycle. Shading takes the
   // work pool's lock, which the collector takes with the world stopped: a
   // runtime_section, so that neither the stop signal nor the contended
-  // pthread_mutex_lock (roots/blocking_calls.cc) parks this thread while it
-  // holds that lock (it did: the pause then waited forever for the lock).
+  // pthread_mutex_lock (roots/blocking_calls.cc) makes this thread SAFE in
+  // the middle. Outside one it did: a pause then either waited forever for
+  // the lock the thread held, or ended marking while the thread held objects
+  // it had marked but not yet handed to the pool, and their children were
+  // freed while reachable.
   {
     runtime_section runtime(t);
     if (barriers::marking.load(std::memory_order_relaxed)) barriers::shade_recorded(t->barrier);

@@ -1749,20 +1749,10 @@ TEST_F(LateThread, IsNamedWithTheFunctionItRuns) {
 
 constexpr std::uint64_t short_lived_base = 40000;
 
-// "" if a slot that should hold node `id` (0: nothing stored yet) holds it
-// intact, with its intact left child `id + 1`.
-std::string slot_problem(const tnode* node, std::uint64_t id) {
-  if (id == 0) return {};
-  if (node == nullptr) return "null, expected node " + std::to_string(id);
-  if (node->id != id || node->check != mix(id))
-    return "node " + std::to_string(id) + " has id " + std::to_string(node->id) +
-           " and checksum " + hex(node->check) + ": freed while reachable";
-  const tnode* left = node->left.get();
-  if (left == nullptr || left->id != id + 1 || left->check != mix(id + 1))
-    return "node " + std::to_string(id) + " is intact but its left child is not (" +
-           (left == nullptr ? std::string("null") : "checksum " + hex(left->check)) +
-           "): the child was freed while its parent was reachable";
-  return {};
+// "" if a slot holds tree `base` (a root and its two children, reachable
+// only through it) intact; base 0: nothing was stored there.
+std::string slot_problem(const gc_ptr<tnode>& root, std::uint64_t base) {
+  return base == 0 ? std::string() : tree_problem(root, 1, base);
 }
 
 TEST_F(ShortLivedThreads, OverwriteSharedPointersAndExitWhileCyclesRun) {
@@ -1779,17 +1769,17 @@ TEST_F(ShortLivedThreads, OverwriteSharedPointersAndExitWhileCyclesRun) {
   stage("building the live tree");
   gc_root<tnode> live_tree(build_tree(live_depth, short_lived_base), "short_lived.live_tree");
 
-  // The shared array: slot i holds a node (and its left child) made by the
-  // thread that stored it last; ids[i] says which. Guarded by slots_mutex.
+  // The shared array: slot i holds a small tree made by the thread that
+  // stored it last; bases[i] says which. Guarded by slots_mutex.
   std::mutex slots_mutex;
   gc_root<gc_array<gc_ptr<tnode>>> slots(make_gc_array<gc_ptr<tnode>>(slot_count),
                                          "short_lived.slots");
-  std::vector<std::uint64_t> ids(slot_count, 0);
+  std::vector<std::uint64_t> bases(slot_count, 0);
 
   problem_list problems;
   std::atomic<bool> done{false};
   std::atomic<std::uint64_t> cycles{0}, threads_exited{0};
-  std::atomic<std::uint64_t> next_id{short_lived_base * 4096 + (1u << 20)};
+  std::atomic<std::uint64_t> next_base{short_lived_base + 1};
   stage("threads overwrite the shared array and exit, in waves, while another thread "
         "calls collect() in a loop");
   std::thread collector([&] {
@@ -1818,19 +1808,18 @@ TEST_F(ShortLivedThreads, OverwriteSharedPointersAndExitWhileCyclesRun) {
             std::uint64_t r = start;
             for (int k = 0; k < stores_per_thread; ++k) {
               r = mix(r);
-              const std::uint64_t id = next_id.fetch_add(2);
-              gc_ptr<tnode> node = make_gc<tnode>(id);
-              node->left = make_gc<tnode>(id + 1);
-              // Two slots: an overwritten node often stays reachable through
-              // its other one, with its left child reachable only through it.
+              const std::uint64_t base = next_base.fetch_add(1);
+              gc_ptr<tnode> node = build_tree(1, base);
+              // Two slots: an overwritten tree often stays reachable through
+              // its other one, with its children reachable only through it.
               std::lock_guard lock(slots_mutex);
               for (std::size_t slot : {std::size_t(r % slot_count),
                                        std::size_t((r >> 32) % slot_count)}) {
-                std::string problem = slot_problem((*slots)[slot].get(), ids[slot]);
+                std::string problem = slot_problem((*slots)[slot], bases[slot]);
                 if (!problem.empty())
                   problems.add("slot " + std::to_string(slot) + " before a store: " + problem);
                 (*slots)[slot] = node;  // records the old node while marking
-                ids[slot] = id;
+                bases[slot] = base;
               }
             }
           });
@@ -1850,7 +1839,7 @@ TEST_F(ShortLivedThreads, OverwriteSharedPointersAndExitWhileCyclesRun) {
   problems.report();
   int damaged = 0;
   for (std::size_t i = 0; i < slot_count; ++i) {
-    std::string problem = slot_problem((*slots)[i].get(), ids[i]);
+    std::string problem = slot_problem((*slots)[i], bases[i]);
     if (!problem.empty() && ++damaged <= 5) ADD_FAILURE() << "slot " << i << ": " << problem;
   }
   EXPECT_EQ(damaged, 0);
