@@ -51,6 +51,8 @@ namespace {
 
 // Objects a worker scans between two looks at its role and the hold flag.
 constexpr std::size_t objects_per_check = 2048;
+// Chunks of objects_per_check between two readings of the thread's CPU time.
+constexpr unsigned chunks_per_cpu_reading = 4;
 // How long a worker that ran out of work waits before it looks again.
 constexpr std::chrono::microseconds out_of_work_poll{100};
 
@@ -141,7 +143,11 @@ enum class session_end { held, out_of_work, sleep };
 
 // One stretch of marking by worker k; see mark_workers.hpp for why `busy`
 // is counted before `released` is read.
-session_end mark_session(workers& w, unsigned k, marker& m, std::uint64_t* sleep_ns) {
+// *cpu_ns is the thread's CPU time when the last session ended, 0 after a
+// sleep; the session charges what it used since (a wait for shared work in
+// between is a few system calls, charged with it).
+session_end mark_session(workers& w, unsigned k, marker& m, std::uint64_t* sleep_ns,
+                         std::uint64_t* cpu_ns) {
   role r = decide(w, k, monotonic_ns(), sleep_ns);
   if (r == role::none) return session_end::sleep;
   w.busy.fetch_add(1, std::memory_order_seq_cst);
@@ -156,46 +162,62 @@ session_end mark_session(workers& w, unsigned k, marker& m, std::uint64_t* sleep
     w.workers_marked.fetch_add(1, std::memory_order_relaxed);
   }
   session_end end = session_end::held;
-  std::uint64_t cpu = thread_cpu_ns();
-  for (;;) {
-    std::size_t scanned = m.drain_some(objects_per_check, /*share=*/true);
-    add_background_credit(static_cast<std::int64_t>(scanned));
+  // CPU time is a system call: read every few chunks, when the role
+  // changes (the time goes to the role it was spent in) and at the end.
+  std::uint64_t cpu = *cpu_ns != 0 ? *cpu_ns : thread_cpu_ns();
+  auto charge = [&] {
     std::uint64_t now_cpu = thread_cpu_ns();
     account(w, r, now_cpu - cpu);
     cpu = now_cpu;
+  };
+  for (unsigned chunks = 1;; ++chunks) {
+    std::size_t scanned = m.drain_some(objects_per_check, /*share=*/true);
+    add_background_credit(static_cast<std::int64_t>(scanned));
     if (scanned < objects_per_check) {
       end = session_end::out_of_work;
       break;
     }
     if (!w.released.load(std::memory_order_relaxed)) break;
-    r = decide(w, k, monotonic_ns(), sleep_ns);
-    if (r == role::none) {
+    role next = decide(w, k, monotonic_ns(), sleep_ns);
+    if (next == role::none) {
       end = session_end::sleep;
       break;
     }
+    if (next != r || chunks % chunks_per_cpu_reading == 0) {
+      charge();
+      r = next;
+    }
   }
+  charge();
+  *cpu_ns = cpu;
   m.give_all_to_pool();
   m.flush_tallies();
   uncount(w);
   return end;
 }
 
-// Yields until the pool has work, or no other marker runs, or a while
-// passed; true if there is work.
+// Waits until the pool has work, or no other marker runs, or a while
+// passed; true if there is work. The pool wakes the wait when work arrives
+// (work_pool.hpp); the other two conditions are looked at every quarter of
+// the window.
 bool wait_for_shared_work(workers& w) {
-  std::uint64_t give_up = monotonic_ns() + 200'000;
-  while (w.released.load(std::memory_order_relaxed) && monotonic_ns() < give_up) {
+  constexpr std::uint64_t window_ns = 1'000'000, recheck_ns = window_ns / 4;
+  std::uint64_t give_up = monotonic_ns() + window_ns;
+  for (;;) {
+    if (!w.released.load(std::memory_order_relaxed)) return false;
     if (!the_work_pool.empty()) return true;
     if (w.busy.load(std::memory_order_relaxed) == 0 && assists_running() == 0) return false;
-    sched_yield();
+    std::uint64_t now = monotonic_ns();
+    if (now >= give_up) return false;
+    the_work_pool.wait_for_put(std::min(recheck_ns, give_up - now));
   }
-  return false;
 }
 
 void worker_main(unsigned k) {
   pthread_setname_np(pthread_self(), "tricolor-mark");
   workers& w = the_workers();
   marker m(/*exclusive=*/false);
+  std::uint64_t cpu_ns = 0;  // see mark_session
   for (;;) {
     std::uint64_t round;
     {
@@ -204,8 +226,11 @@ void worker_main(unsigned k) {
       round = w.round;
     }
     std::uint64_t sleep_ns = 0;
-    session_end end = mark_session(w, k, m, &sleep_ns);
-    if (end == session_end::held) continue;  // wait for the next release
+    session_end end = mark_session(w, k, m, &sleep_ns, &cpu_ns);
+    if (end == session_end::held) {  // wait for the next release
+      cpu_ns = 0;
+      continue;
+    }
     if (end == session_end::out_of_work) {
       // Others (workers, assists) may be about to share: ask, and look at
       // the pool for a while before sleeping.
@@ -213,6 +238,7 @@ void worker_main(unsigned k) {
       if (wait_for_shared_work(w)) continue;
       sleep_ns = std::chrono::nanoseconds(out_of_work_poll).count();
     }
+    cpu_ns = 0;
     std::unique_lock guard(w.lock);
     w.wake.wait_for(guard, std::chrono::nanoseconds(sleep_ns), [&] { return w.round != round; });
   }
@@ -240,6 +266,7 @@ void reset_mark_workers_after_fork() {
   w.released.store(false, std::memory_order_relaxed);
   w.busy.store(0, std::memory_order_relaxed);
   w.started = false;
+  the_work_pool.forget_waiters();
 }
 
 void begin_mark_phase() {

@@ -5,15 +5,28 @@
 
 #include <new>
 
+#include "heap/futex.hpp"
+
 namespace tricolor::gc {
 
 work_pool the_work_pool;
 
 void work_pool::put(work_batch* batch) {
-  std::lock_guard guard(lock_);
-  batch->next = full_;
-  full_ = batch;
-  batches_.fetch_add(1, std::memory_order_release);
+  {
+    std::lock_guard guard(lock_);
+    batch->next = full_;
+    full_ = batch;
+    batches_.fetch_add(1, std::memory_order_release);
+  }
+  puts_.fetch_add(1, std::memory_order_seq_cst);
+  if (waiters_.load(std::memory_order_seq_cst) != 0) heap::futex_wake_all(&puts_);
+}
+
+void work_pool::wait_for_put(std::uint64_t timeout_ns) {
+  std::uint32_t seen = puts_.load(std::memory_order_seq_cst);
+  waiters_.fetch_add(1, std::memory_order_seq_cst);
+  if (empty()) heap::futex_wait(&puts_, seen, timeout_ns);
+  waiters_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 work_batch* work_pool::take() {

@@ -32,11 +32,10 @@
 // pause never waits on a holder that waits for the pause.
 #pragma once
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <atomic>
+#include <cstdint>
+
+#include "heap/futex.hpp"
 
 namespace tricolor::heap {
 
@@ -47,7 +46,7 @@ class heap_lock {
   heap_lock& operator=(const heap_lock&) = delete;
 
   void lock() noexcept {
-    int expected = 0;
+    std::uint32_t expected = 0;
     if (state_.compare_exchange_strong(expected, 1, std::memory_order_acquire)) [[likely]]
       return;
     lock_contended();
@@ -55,7 +54,7 @@ class heap_lock {
 
   void unlock() noexcept {
     if (state_.exchange(0, std::memory_order_release) == 2) [[unlikely]]
-      futex(FUTEX_WAKE_PRIVATE, 1);
+      futex_wake(&state_, 1);
   }
 
  private:
@@ -66,19 +65,13 @@ class heap_lock {
   [[gnu::noinline]] void lock_contended() noexcept {
     for (int spin = 0; spin < spin_limit; ++spin) {
       relax();
-      int expected = 0;
+      std::uint32_t expected = 0;
       if (state_.load(std::memory_order_relaxed) == 0 &&
           state_.compare_exchange_weak(expected, 1, std::memory_order_acquire))
         return;
     }
-    while (state_.exchange(2, std::memory_order_acquire) != 0) futex(FUTEX_WAIT_PRIVATE, 2);
-  }
-
-  void futex(int op, int value) noexcept {
-    // std::atomic<int> has int's size and representation (static_assert
-    // below): the kernel reads and wakes the word itself. FUTEX_WAIT
-    // returns at once if the state is no longer 2.
-    syscall(SYS_futex, reinterpret_cast<int*>(&state_), op, value, nullptr, nullptr, 0);
+    // futex_wait returns at once if the state is no longer 2.
+    while (state_.exchange(2, std::memory_order_acquire) != 0) futex_wait(&state_, 2);
   }
 
   static void relax() noexcept {
@@ -89,8 +82,7 @@ class heap_lock {
 #endif
   }
 
-  std::atomic<int> state_{0};
-  static_assert(sizeof(std::atomic<int>) == sizeof(int) && std::atomic<int>::is_always_lock_free);
+  std::atomic<std::uint32_t> state_{0};
 };
 
 }  // namespace tricolor::heap

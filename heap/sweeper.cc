@@ -1,8 +1,6 @@
 // Sweeper; see sweeper.hpp for the algorithm and its invariants.
 #include "heap/sweeper.hpp"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -10,6 +8,7 @@
 
 #include "gc/finalizer.hpp"
 #include "gc/heap_profile.hpp"
+#include "heap/futex.hpp"
 #include "heap/heap.hpp"
 
 namespace tricolor::heap {
@@ -23,6 +22,8 @@ struct sweep_queue {
   std::vector<span*> spans;
   std::atomic<std::size_t> next_claim{0};
   std::atomic<std::size_t> swept{0};
+  // 1 while finish_sweep sleeps until the last claimed span is swept.
+  std::atomic<std::uint32_t> finish_waiting{0};
   std::atomic<std::uint64_t> spans_freed{0}, objects_freed{0}, bytes_freed{0},
       live_objects{0}, live_bytes{0};
 };
@@ -195,7 +196,11 @@ bool sweep_some(std::size_t spans) {
   for (std::size_t i = first; i < end; ++i) batch.add(q.spans[i], sweep_span(q.spans[i], totals));
   batch.file();
   totals.publish(q);
-  q.swept.fetch_add(end - first, std::memory_order_release);
+  std::size_t swept = q.swept.fetch_add(end - first, std::memory_order_seq_cst) + (end - first);
+  if (swept >= total && q.finish_waiting.load(std::memory_order_seq_cst) != 0) {
+    q.finish_waiting.store(0, std::memory_order_relaxed);
+    futex_wake_all(&q.finish_waiting);
+  }
   return true;
 }
 
@@ -208,8 +213,18 @@ sweep_result finish_sweep() {
   sweep_queue& q = queue();
   while (sweep_some(64)) {
   }
-  // A span claimed by an allocating thread is finished by that thread.
-  while (!sweep_finished()) sched_yield();
+  // A span claimed by an allocating thread is finished by that thread; the
+  // last one wakes this wait. No lost wakeup: this thread sets the flag and
+  // then reads `swept`, the sweeper adds to `swept` and then reads the flag
+  // (sequentially consistent, both), and the futex sleeps only while the
+  // flag is still 1. (Waiting with sched_yield made some 30,000 system
+  // calls in a 2-second run of 2-thread mt_gcbench, issue 12.)
+  while (!sweep_finished()) {
+    q.finish_waiting.store(1, std::memory_order_seq_cst);
+    if (q.swept.load(std::memory_order_seq_cst) >= q.spans.size()) break;
+    futex_wait(&q.finish_waiting, 1);
+  }
+  q.finish_waiting.store(0, std::memory_order_relaxed);
   gc::heap_profile::after_sweep();
   sweep_result r;
   r.spans_swept = q.spans.size();
