@@ -184,18 +184,23 @@ bool park_in_handler(thread_state* self) {
   __tsan_release(&self->status);
 #endif
   handler_store(self->status, thread_status::safe);
+  // As become_running: a mark-start pause that began while this thread was
+  // still parked here from an earlier stop found it SAFE and deferred its
+  // stack scan (stack_scan_pending), so the world restarting is not enough;
+  // finish_stack_scan wakes it too (wake_threads_parked_in_handler).
   for (;;) {
     for (;;) {
       std::uint32_t epoch = handler_load(restart_epoch);
-      if (!handler_load(stop_requested)) break;
+      if (!handler_load(stop_requested) && !handler_load(self->stack_scan_pending)) break;
       futex_wait(&restart_epoch, epoch);
     }
     handler_store(self->status, thread_status::running);
-    if (!handler_load(stop_requested)) break;
+    if (!handler_load(stop_requested) && !handler_load(self->stack_scan_pending)) break;
     handler_store(self->status, thread_status::safe);
   }
 #if defined(__SANITIZE_THREAD__)
   __tsan_acquire(&stop_requested);
+  __tsan_acquire(&self->stack_scan_pending);
 #endif
   handler_store(self->stopped_by_signal, false);
   handler_fetch_add(threads_in_handler, -1);

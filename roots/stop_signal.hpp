@@ -15,7 +15,8 @@
 //         if the interrupted instruction is not at a system call:
 //             interrupted_pc = its pc;                               return
 //         record registers and stack pointer; status = SAFE
-//         wait until the world restarts; leave SAFE (the usual protocol)
+//         wait until the world restarts and no deferred scan of this
+//           stack is pending; leave SAFE (the usual protocol)
 //         return (the system call restarts, see below)
 //
 // "At a system call" means one of:
@@ -152,8 +153,8 @@ void install_stop_signal();
 // Asks `t` to stop (tgkill).
 void send_stop_signal(thread_state& t);
 
-// Wakes every thread parked in the handler; called after stop_requested
-// was cleared.
+// Wakes every thread parked in the handler to recheck what it waits for;
+// called after stop_requested or a thread's stack_scan_pending was cleared.
 void wake_threads_parked_in_handler();
 
 // In the child of fork(): no thread is parked in the handler.

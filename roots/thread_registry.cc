@@ -265,6 +265,7 @@ void finish_stack_scan(thread_state& t) {
     t.stack_scan_pending.store(false, std::memory_order_seq_cst);
   }
   r.parked.notify_all();
+  wake_threads_parked_in_handler();  // t may be parked in the stop signal's handler
 }
 
 

@@ -61,8 +61,9 @@
 // of the snapshot until it leaves SAFE. So the mark-start pause does not copy
 // them: it sets the thread's stack_scan_pending, and the collector scans
 // them right after the world restarts, before the marker can conclude
-// anything. A thread that wakes meanwhile waits in become_running until its
-// scan is done:
+// anything. A thread that wakes meanwhile waits in become_running (or, if
+// the stop signal parked it in an earlier stop and it has not left the
+// handler yet, in the handler: roots/stop_signal.cc) until its scan is done:
 //
 //     collector (after restart)             thread leaving SAFE
 //     -------------------------             -------------------

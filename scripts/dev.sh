@@ -83,7 +83,7 @@ case "${1:-}" in
                 torture collector interleaving weak roots gc_root destructor gc_ptr array
                 mark_workers gctrace threads finalizer exceptions coroutine
                 root_allocator containers optional leak_report
-                concurrent_torture_leakreport chan heap_profile heap_lock work_pool)
+                concurrent_torture_leakreport chan heap_profile heap_lock work_pool stop_signal)
     tsan_targets=()
     for t in "${tsan_tests[@]}"; do
       case "$t" in
