@@ -26,8 +26,8 @@ span* neighbour(std::size_t page) {
 span* page_heap::new_record() {
   if (span* s = spare_records_) {
     spare_records_ = s->next;
-    s->~span();
-    return new (s) span();
+    s->reset_for_reuse();
+    return s;
   }
   void* memory = mi_malloc_aligned(sizeof(span), alignof(span));
   if (memory == nullptr) throw std::bad_alloc();

@@ -135,6 +135,22 @@ struct span {
     return true;
   }
 
+  // Makes a recycled record (one that described a run merged into its
+  // neighbour) describe nothing again. Only the plain fields are reset: the
+  // atomic ones already hold a free span's values (state free, no
+  // finalizers, no samples; the bitmaps are set by whoever takes the span),
+  // and a find_span that followed a stale page-table entry here may be
+  // loading `state` right now. Destroying and rebuilding the record wrote
+  // state non-atomically under that load (ThreadSanitizer, in
+  // concurrent_torture_no_scopes).
+  void reset_for_reuse() {
+    start = nullptr;
+    npages = size_class = slot_size = slot_count = div_magic = 0;
+    in_cache = free_listed = released = false;
+    free_age = 0;
+    next = prev = nullptr;
+  }
+
   std::uint32_t bitmap_word_count() const { return (slot_count + 63) / 64; }
   // Bits of word w that name real slots (the last word may be partial).
   std::uint64_t valid_mask(std::uint32_t w) const {
