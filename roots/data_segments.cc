@@ -4,17 +4,14 @@
 // dlopen are covered from their first cycle on). A plain `static gc_ptr<T>`
 // is therefore a root without registration.
 //
-// One module is left out: mimalloc, the allocator of the collector's own
-// metadata (and, through libmimalloc.so, of the process's malloc). Its
-// writable data (about 290 KiB of heap and page-queue tables, 60 % of all
-// data segments of a typical program) holds allocator bookkeeping, never a
-// pointer a program stored, and scanning it would only lengthen the
-// mark-start pause, which copies every root word.
+// Left out: the modules of roots/runtime_modules.hpp (mimalloc, the
+// sanitizers' runtimes), whose data holds no pointer the program stored.
 #include <link.h>
 
 #include <cstring>
 
 #include "roots/root_set.hpp"
+#include "roots/runtime_modules.hpp"
 
 namespace tricolor::roots {
 
@@ -28,7 +25,7 @@ int visit_module(dl_phdr_info* info, std::size_t, void* data) {
   auto* walk = static_cast<segment_walk*>(data);
   const char* module = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name
                                                              : "(executable)";
-  if (std::strstr(module, "/libmimalloc.so") != nullptr) return 0;
+  if (holds_no_program_pointers(module)) return 0;
   root_identity identity{root_kind::global, module, "", 0, 0, info->dlpi_addr};
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];

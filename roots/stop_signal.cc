@@ -12,13 +12,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "heap/futex.hpp"
 #include "tricolor/internal/registers.hpp"
 #include "tricolor/internal/safepoint.hpp"
+#include "roots/runtime_modules.hpp"
 #include "roots/thread_registry.hpp"
 
 #if defined(__SANITIZE_THREAD__)
@@ -69,8 +70,7 @@ int find_code_ranges(dl_phdr_info* info, std::size_t, void*) {
   if (name == nullptr) return 0;
   code_ranges* into = nullptr;
   if (std::strstr(name, "/libc.so")) into = &libc_code;
-  for (const char* runtime : {"/libtsan.so", "/libasan.so", "/libubsan.so", "/liblsan.so"})
-    if (std::strstr(name, runtime)) into = &sanitizer_code;
+  if (is_sanitizer_runtime(name)) into = &sanitizer_code;
   if (into == nullptr) return 0;
   for (int i = 0; i < info->dlpi_phnum && into->count < code_ranges::capacity; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
@@ -155,16 +155,12 @@ template <class T>
 #endif
 }
 
-// Called from the handler: nothing in it may enter the TSan runtime.
+// Called from the handler: nothing in it may enter the TSan runtime (so
+// not heap/futex.hpp's inline one, which may be instrumented).
 __attribute__((no_sanitize("thread")))
 void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) {
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE,
           expected, nullptr, nullptr, 0);
-}
-
-void futex_wake_all(std::atomic<std::uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE,
-          INT_MAX, nullptr, nullptr, 0);
 }
 
 // The thread is at a system call outside the runtime: SAFE until the world
@@ -262,7 +258,7 @@ void send_stop_signal(thread_state& t) {
 
 void wake_threads_parked_in_handler() {
   restart_epoch.fetch_add(1, std::memory_order_seq_cst);
-  if (threads_in_handler.load(std::memory_order_seq_cst) > 0) futex_wake_all(&restart_epoch);
+  if (threads_in_handler.load(std::memory_order_seq_cst) > 0) heap::futex_wake_all(&restart_epoch);
 }
 
 void reset_stop_signal_after_fork() {

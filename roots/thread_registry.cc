@@ -22,6 +22,7 @@
 #include "heap/heap.hpp"
 #include "roots/code_address.hpp"
 #include "tricolor/internal/safepoint.hpp"
+#include "roots/runtime_modules.hpp"
 #include "roots/stop_signal.hpp"
 
 namespace tricolor::roots {
@@ -59,6 +60,7 @@ registry& the_registry() {
 int collect_tls_block(dl_phdr_info* info, std::size_t, void* data) {
   auto* blocks = static_cast<std::vector<tls_block>*>(data);
   if (info->dlpi_tls_data == nullptr) return 0;
+  if (info->dlpi_name != nullptr && holds_no_program_pointers(info->dlpi_name)) return 0;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_TLS || ph.p_memsz == 0) continue;
