@@ -687,6 +687,11 @@ void collector_main() {
   pthread_setname_np(pthread_self(), "tricolor-gc");
   roots::set_safepoint_warning(
       static_cast<std::uint64_t>(environment_config().safepoint_warn_ms) * 1'000'000);
+  // What the first mark-start pause would otherwise do on cold memory: the
+  // leak tracker's construction (keep_root_snapshot asks it) and growing the
+  // root snapshot's buffer. 64 Ki words leave room for the stacks.
+  leaks::keep_root_snapshot();
+  the_root_snapshot().prepare(64 * 1024);
   collector_control& c = control();
   for (;;) {
     cycle_trigger trigger;

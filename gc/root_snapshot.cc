@@ -63,6 +63,29 @@ void root_snapshot::scan_where(marker& m, bool globals_only) {
   }
 }
 
+namespace {
+// Counts the words of the ranges handed to it.
+class range_counter final : public roots::root_visitor {
+ public:
+  void conservative_range(const roots::root_identity&, const void* begin,
+                          const void* end) override {
+    words += (reinterpret_cast<std::uintptr_t>(end) - reinterpret_cast<std::uintptr_t>(begin)) /
+             sizeof(void*) + 1;
+  }
+  void precise(const roots::root_identity&, const void*) override { ++words; }
+  std::size_t words = 0;
+};
+}  // namespace
+
+void root_snapshot::prepare(std::size_t extra_words) {
+  range_counter globals;
+  roots::visit_data_segments(globals);
+  std::size_t wanted = globals.words + extra_words;
+  if (words_.capacity() >= wanted) return;
+  words_.resize(wanted);  // writes every word: the pages are faulted in now
+  words_.clear();         // keeps the capacity
+}
+
 root_snapshot& the_root_snapshot() {
   static auto* snapshot = new root_snapshot();  // never destroyed
   return *snapshot;
