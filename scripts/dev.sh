@@ -72,10 +72,13 @@ case "${1:-}" in
     # shorter run (TRICOLOR_TSAN_TORTURE_SECONDS / _SCALE override it). A
     # report fails its test (halt_on_error, exit code 66); to see every report
     # of a run instead: TSAN_OPTIONS=halt_on_error=0 scripts/dev.sh test-tsan.
-    # TRICOLOR_TORTURE_MIN_CYCLES is for torture_test, whose 200 cycles take
-    # minutes under TSan (its big heap marks at about 0.5 cycles per second).
+    # TRICOLOR_TORTURE_MIN_CYCLES is for torture_test, whose 200 cycles took
+    # minutes under TSan (its big heap marked at about 0.5 cycles per second).
     # TRICOLOR_LEAK_CONTROL_CYCLES: leak_report_test's quiet controls run 20
-    # cycles instead of 100 (a forced cycle takes about 0.5 s under TSan).
+    # cycles instead of 100 (a forced cycle took about 0.5 s under TSan).
+    # Both figures are from before 2026-12-01, when every pause still copied
+    # TSan's own 47 MiB of .bss (roots/runtime_modules.hpp); the whole stage's
+    # tests now take about 5 minutes, and the counts were kept.
     install_missing
     configure build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread \
       -Db_lundef=false -Dbenchmarks=false
