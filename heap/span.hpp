@@ -151,6 +151,17 @@ struct span {
     next = prev = nullptr;
   }
 
+  // Asks for the record's cache lines ahead of a write: a cycle's sweep
+  // reads each in-use span's record once, cold, and a prefetch issued a few
+  // spans ahead hides that miss (it was half of sweep_some's time on
+  // binary-trees, perf annotate).
+  void prefetch_record() const {
+    const char* first = reinterpret_cast<const char*>(this);
+    for (std::size_t offset = 0; offset < sizeof(span); offset += 64)
+      __builtin_prefetch(first + offset, /*write=*/1);
+    __builtin_prefetch(first + sizeof(span) - 1, /*write=*/1);
+  }
+
   std::uint32_t bitmap_word_count() const { return (slot_count + 63) / 64; }
   // Bits of word w that name real slots (the last word may be partial).
   std::uint64_t valid_mask(std::uint32_t w) const {

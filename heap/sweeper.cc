@@ -193,7 +193,13 @@ bool sweep_some(std::size_t spans) {
   std::size_t end = std::min(total, first + spans);
   batch_totals totals;
   swept_batch batch;
-  for (std::size_t i = first; i < end; ++i) batch.add(q.spans[i], sweep_span(q.spans[i], totals));
+  constexpr std::size_t prefetch_distance = 4;  // spans
+  for (std::size_t i = first; i < std::min(end, first + prefetch_distance); ++i)
+    q.spans[i]->prefetch_record();
+  for (std::size_t i = first; i < end; ++i) {
+    if (i + prefetch_distance < end) q.spans[i + prefetch_distance]->prefetch_record();
+    batch.add(q.spans[i], sweep_span(q.spans[i], totals));
+  }
   batch.file();
   totals.publish(q);
   std::size_t swept = q.swept.fetch_add(end - first, std::memory_order_seq_cst) + (end - first);
