@@ -52,8 +52,9 @@ span* managed_heap::take_span(std::size_t cls) {
   }
   span* s = pages_.allocate(size_class_pages[cls]);
   if (s == nullptr) return nullptr;
-  fault_in_while_safe(s->start, s->bytes(), s->released);
-  s->released = false;
+  if (s->released || s->partly_released)
+    fault_in_while_safe(s->start, s->bytes(), s->released);
+  s->released = s->partly_released = false;
   s->size_class = static_cast<std::uint32_t>(cls);
   s->slot_size = size_class_bytes[cls];
   s->slot_count = static_cast<std::uint32_t>(s->bytes() / s->slot_size);
@@ -112,8 +113,9 @@ void* managed_heap::allocate_large(std::size_t bytes) {
   if (npages > UINT32_MAX) return nullptr;
   span* s = pages_.allocate(static_cast<std::uint32_t>(npages));
   if (s == nullptr) return nullptr;
-  fault_in_while_safe(s->start, s->bytes(), s->released);
-  s->released = false;
+  if (s->released || s->partly_released)
+    fault_in_while_safe(s->start, s->bytes(), s->released);
+  s->released = s->partly_released = false;
   if (clear_reserved_slots_.load(std::memory_order_relaxed)) [[unlikely]]
     std::memset(s->start, 0, s->bytes());
   s->size_class = 0;

@@ -101,6 +101,7 @@ span* page_heap::allocate(std::uint32_t npages) {
       rest->start = run->start + (std::size_t{npages} << page_shift);
       rest->npages = run->npages - npages;
       rest->released = run->released;
+      rest->partly_released = run->partly_released;
       rest->free_age = run->free_age;
       run->npages = npages;
       map_pages(rest, false);
@@ -136,11 +137,19 @@ void page_heap::free_locked(span* s) {
   s->state.store(span_state::free, std::memory_order_release);
   s->has_finalizers.store(false, std::memory_order_relaxed);
   s->in_cache = false;
-  s->released = false;
+  s->released = false;  // it held objects: every page is resident
+  s->partly_released = false;
   s->free_age = 0;
+  // A released neighbour's pages join a run counted as resident (the limit
+  // then over-counts, never under-counts, resident memory); its taker must
+  // fault them in.
+  auto absorb = [s](const span* neighbour) {
+    s->partly_released |= neighbour->released || neighbour->partly_released;
+  };
   std::size_t first = page_index(s->start);
   if (span* left = neighbour(first - 1);
       left && left->start + left->bytes() == s->start) {
+    absorb(left);
     unlink(left);
     s->start = left->start;
     s->npages += left->npages;
@@ -149,6 +158,7 @@ void page_heap::free_locked(span* s) {
   }
   if (span* right = neighbour(page_index(s->start) + s->npages);
       right && s->start + s->bytes() == right->start) {
+    absorb(right);
     unlink(right);
     s->npages += right->npages;
     right->next = spare_records_;
@@ -172,6 +182,7 @@ std::size_t page_heap::release_idle(std::uint64_t in_use_bytes,
       madvise(run->start, run->bytes(), MADV_DONTNEED);
       unlink(run);
       run->released = true;
+      run->partly_released = false;
       push(run);
       released += run->bytes();
     }

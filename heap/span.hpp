@@ -77,6 +77,12 @@ struct span {
   // just returned: its pages may not be resident (fresh from the arena, or
   // released), so the taker populates them (fault_in_while_safe).
   bool released = false;
+  // A resident free run (released false) that absorbed a released one when
+  // it was coalesced: some of its pages may not be resident, so its taker
+  // faults them in too. A run with neither flag is resident through and
+  // through (every page was in use since it was last populated) and its
+  // taker touches nothing.
+  bool partly_released = false;
   std::uint32_t free_age = 0;  // sweeps survived while free
   span* next = nullptr;      // central partial list or page-heap free list
   span* prev = nullptr;
@@ -146,7 +152,7 @@ struct span {
   void reset_for_reuse() {
     start = nullptr;
     npages = size_class = slot_size = slot_count = div_magic = 0;
-    in_cache = free_listed = released = false;
+    in_cache = free_listed = released = partly_released = false;
     free_age = 0;
     next = prev = nullptr;
   }

@@ -95,6 +95,43 @@ TEST_F(PageHeapTest, ResidentRunsAreTakenBeforeReleasedOnes) {
   for (span* s : {again, guard1, guard2}) pages_.free(s);
 }
 
+// The taker of a run faults its pages in only when some may not be resident
+// (heap.cc): a run fresh from the arena or released, or a resident one that
+// absorbed a released neighbour when it was coalesced.
+TEST_F(PageHeapTest, RunsSayWhetherTheirPagesMayNotBeResident) {
+  span* left_guard = take(1);
+  span* a = take(6);
+  span* b = take(6);
+  span* right_guard = take(1);
+  pages_.free(b);  // held objects: resident through and through
+  span* again = pages_.allocate(6);
+  ASSERT_EQ(again, b) << "the 6-page run just freed should be taken first";
+  EXPECT_FALSE(again->released);
+  EXPECT_FALSE(again->partly_released) << "a run that only held objects was marked for fault-in";
+  again->state.store(span_state::large);
+  pages_.free(again);
+  pages_.release_idle(0, 0, 0);  // b's pages go back to the OS
+  char* a_start = a->start;
+  pages_.free(a);  // resident, coalesces with released b
+  span* merged = the_arena.page_table[page_index(a_start)].load();
+  ASSERT_NE(merged, nullptr);
+  ASSERT_EQ(merged->npages, 12u);
+  EXPECT_FALSE(merged->released) << "a run with resident pages was counted as released";
+  EXPECT_TRUE(merged->partly_released) << "released pages joined a run without a mark";
+  // Split: both parts may hold released pages.
+  span* part = pages_.allocate(6);
+  ASSERT_EQ(part, merged);
+  ASSERT_EQ(part->start, a_start);
+  EXPECT_TRUE(part->partly_released);
+  span* rest = the_arena.page_table[page_index(a_start) + 6].load();
+  ASSERT_NE(rest, nullptr);
+  EXPECT_EQ(rest->npages, 6u);
+  EXPECT_FALSE(rest->released);
+  EXPECT_TRUE(rest->partly_released);
+  part->state.store(span_state::large);
+  for (span* s : {part, left_guard, right_guard}) pages_.free(s);
+}
+
 TEST_F(PageHeapTest, FreedPagesAreNotFoundAsObjects) {
   span* s = take(2);
   const char* inside = s->start + 100;
