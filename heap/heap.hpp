@@ -139,7 +139,7 @@ extern managed_heap the_heap;
 // or were released (span::released), so they are populated in one call;
 // otherwise every page is touched (span::partly_released). A run resident
 // through and through is not touched at all: reading a page to write it back
-// costs a cache miss per 4 KiB that stalls the thread (4-5 % of binary-trees'
+// costs a cache miss per 4 KiB that stalls the thread (1-4 % of binary-trees'
 // cycles, perf annotate), where the allocation's own first write would not.
 void fault_in_while_safe(char* start, std::size_t bytes, bool may_be_unmapped);
 
