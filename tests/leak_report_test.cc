@@ -484,10 +484,13 @@ TEST(LeakReport, ASharedStructureIsCreditedToOneRootOnly) {
 // A suspect's retained size: once a root is a suspect it is marked after
 // the other roots, and its figure becomes what clearing it would free. The
 // growing global below also holds a large set of pages that a gc_root
-// holds too, at the end of a chain: marked in the same group, the global
-// reaches the pages first (before it is a suspect, it is credited with
-// them, almost always); from the cycle after it became a suspect on, it is
-// credited only with its own.
+// holds too, at the end of a long chain: marked in the same group, the
+// global reaches the pages first (before it is a suspect, it is credited
+// with them); from the cycle after it became a suspect on, it is credited
+// only with its own. The chain is long so that no other marker gets to the
+// pages first: with 200 links one did in 1-4 runs of 30 under TSan, the
+// global's figure dipped by the shared pages, and it never looked like
+// growth within the loop's cycles.
 gc_ptr<gc_array<gc_ptr<cached_page>>> retaining_cache;
 
 struct chain_link {
@@ -509,7 +512,7 @@ TEST(LeakReport, ASuspectsRetainedSizeLeavesOutWhatAnotherRootHolds) {
     auto end = make_gc<chain_link>();
     end->pages = make_gc_array<gc_ptr<cached_page>>(shared_pages);
     for (std::size_t i = 0; i < shared_pages; ++i) (*end->pages)[i] = (*retaining_cache)[i];
-    for (int i = 0; i < 200; ++i) end = make_gc<chain_link>(end, nullptr);
+    for (int i = 0; i < 5000; ++i) end = make_gc<chain_link>(end, nullptr);
     holder = end;
   });
   std::vector<leak_suspect> report;
