@@ -2,17 +2,18 @@
 """Runs the macro-benchmarks (binary-trees, GCBench) of every memory manager
 and prints one Markdown table of wall time, peak RSS, collector figures and
 ratios to the anchors (mimalloc, Boehm GC, std::shared_ptr), all measured in
-this one invocation.
+this one invocation, and CPU time with its ratio to mimalloc's.
 
     python3 bench/run_macro.py [BUILD_DIR] [--depth 21] [--repeat 1]
                                [--only LIST] [--json out.json]
 
 Each executable runs alone, one after another; with --repeat R the whole
 sequence runs R times (interleaved, so slow drift hits every variant alike)
-and the table shows the median wall time, median peak RSS and GC count, and
-the longest pause seen in any repeat.
+and the table shows the median wall time, CPU time, peak RSS and GC count,
+and the longest pause seen in any repeat.
 
-Measurement: wall time from spawn to exit (time.perf_counter); peak RSS
+Measurement: wall time from spawn to exit (time.perf_counter); CPU time,
+user plus system, of the process and its threads from os.wait4; peak RSS
 from /usr/bin/time -f %M when present, else ru_maxrss from os.wait4. GC figures come from the one line
 "bench-stats: key=value ..." a collector variant prints on stderr at exit.
 
@@ -20,6 +21,12 @@ Verification: every binary-trees run must print exactly the canonical
 Benchmarks Game lines computed below (hence all variants print the same
 output); every GCBench run must exit 0 without "Failed". A failed run is
 marked in the table and makes the exit code 1.
+
+The variant mimalloc_thp is mimalloc with MIMALLOC_LARGE_OS_PAGES=1: its
+segments are madvised for transparent huge pages, as tricolor's arena is
+(heap/arena.cc). Where THP is "always" both get them anyway; where it is
+"madvise" (/sys/kernel/mm/transparent_hugepage/enabled), only this variant
+compares like with like, and the header line says which mode the machine is in.
 
 The variant boehm_parallel is Boehm GC with GC_MARKERS set to the number of
 CPUs (bench/boehm_stats.hpp starts the parallel marker threads for it).
@@ -50,6 +57,9 @@ BENCHMARKS = ["binarytrees", "gcbench"]
 VARIANTS = [
     ("tricolor", "tricolor", {}),
     ("mimalloc", "mimalloc", {}),
+    # mimalloc with transparent huge pages (madvise), as tricolor's arena
+    # asks for them: the fair anchor where THP is "madvise", not "always".
+    ("mimalloc_thp", "mimalloc", {"MIMALLOC_LARGE_OS_PAGES": "1"}),
     ("malloc", "malloc", {}),
     ("boehm", "boehm", {}),
     ("boehm_parallel", "boehm", {"GC_MARKERS": str(os.cpu_count() or 1)}),
@@ -142,8 +152,8 @@ def parse_stats(stderr):
 
 
 def run_once(command, env, timeout):
-    """Runs command; returns (exit status, wall s, peak RSS KiB, stdout,
-    stderr); the status is negative for a signal, as in subprocess, and None
+    """Runs command; returns (exit status, wall s, CPU s, peak RSS KiB,
+    stdout, stderr); the status is negative for a signal, as in subprocess, and None
     for a run killed because it was still going after `timeout` seconds."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile(mode="r") as rss_file:
@@ -166,6 +176,9 @@ def run_once(command, env, timeout):
         killer.cancel()
         status = proc.returncode = os.waitstatus_to_exitcode(wait_status)
         rss = usage.ru_maxrss
+        # GNU time's own CPU is a few milliseconds; its child's is included
+        # (a process's usage counts the children it waited for).
+        cpu = usage.ru_utime + usage.ru_stime
         # GNU time reports "[Command terminated by signal N\n]<max RSS KiB>\n",
         # nothing when it was killed itself (the timeout).
         report = rss_file.read().split() if GNU_TIME else []
@@ -177,7 +190,7 @@ def run_once(command, env, timeout):
             status = None
         out.seek(0)
         err.seek(0)
-        return (status, wall, rss, out.read().decode(errors="replace"),
+        return (status, wall, cpu, rss, out.read().decode(errors="replace"),
                 err.read().decode(errors="replace"))
 
 
@@ -213,6 +226,16 @@ def selected(only, benchmark, variant):
             and (not variants or variant in variants))
 
 
+def thp_mode():
+    """The machine's transparent huge page mode: always, madvise or never."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            modes = f.read().split()
+    except OSError:
+        return "unknown"
+    return next((m[1:-1] for m in modes if m.startswith("[")), "unknown")
+
+
 def fmt(value, digits):
     return "-" if value is None else "%.*f" % (digits, value)
 
@@ -223,6 +246,7 @@ def summarize(rows):
         good = [r for r in row["runs"] if r["error"] is None]
         row["ok"] = bool(row["runs"]) and len(good) == len(row["runs"])
         row["wall_s"] = statistics.median(r["wall_s"] for r in good) if good else None
+        row["cpu_s"] = statistics.median(r["cpu_s"] for r in good) if good else None
         row["peak_rss_mib"] = (statistics.median(r["peak_rss_kib"] for r in good) / 1024
                                if good else None)
         gcs = [int(r["stats"]["gcs"]) for r in good if "gcs" in r["stats"]]
@@ -237,13 +261,19 @@ def summarize(rows):
                          and r["variant"] == anchor), None)
             ok = base and base["wall_s"] and row["wall_s"]
             row["ratios"][anchor] = row["wall_s"] / base["wall_s"] if ok else None
+        mimalloc = next((r for r in rows if r["benchmark"] == row["benchmark"]
+                         and r["variant"] == "mimalloc"), None)
+        ok = mimalloc and mimalloc["cpu_s"] and row["cpu_s"]
+        row["cpu_ratio"] = row["cpu_s"] / mimalloc["cpu_s"] if ok else None
 
 
 def markdown(rows, header):
     lines = [header, "",
-             "| benchmark | variant | wall s | peak RSS MiB | GCs | max pause ms "
-             "| / mimalloc | / Boehm | / shared_ptr |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| benchmark | variant | wall s | CPU s | peak RSS MiB | GCs "
+             "| max pause ms | / mimalloc | / Boehm | / shared_ptr "
+             "| CPU / mimalloc |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+             "| ---: |"]
     for row in rows:
         if not row["runs"]:
             wall = "not built"
@@ -251,12 +281,13 @@ def markdown(rows, header):
             wall = "FAILED"
         else:
             wall = fmt(row["wall_s"], 3)
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            row["benchmark"], row["variant"], wall,
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            row["benchmark"], row["variant"], wall, fmt(row["cpu_s"], 2),
             fmt(row["peak_rss_mib"], 0),
             "-" if row["gcs"] is None else row["gcs"],
             fmt(row["max_pause_ms"], 3),
-            *(fmt(row["ratios"][a], 2) for a in ANCHORS)))
+            *(fmt(row["ratios"][a], 2) for a in ANCHORS),
+            fmt(row["cpu_ratio"], 2)))
     lines.append("")
     lines.append(output_agreement(rows))
     for row in rows:
@@ -334,10 +365,10 @@ def main():
             print("[%d/%d] %s %s" % (repeat + 1, args.repeat, " ".join(
                 "%s=%s" % kv for kv in row["env"].items()), " ".join(command)),
                 file=sys.stderr, flush=True)
-            status, wall, rss, stdout, stderr = run_once(command, row["env"],
-                                                         args.timeout)
+            status, wall, cpu, rss, stdout, stderr = run_once(
+                command, row["env"], args.timeout)
             row["runs"].append({
-                "wall_s": wall, "peak_rss_kib": rss, "exit_status": status,
+                "wall_s": wall, "cpu_s": cpu, "peak_rss_kib": rss, "exit_status": status,
                 "stats": parse_stats(stderr), "stderr": stderr[-4000:],
                 "stdout_sha1": hashlib.sha1(stdout.encode()).hexdigest(),
                 "canonical": (stdout == binarytrees_expected(args.depth)
@@ -350,10 +381,11 @@ def main():
             print("not built: %s" % row["executable"], file=sys.stderr)
     summarize(rows)
     now = datetime.datetime.now().astimezone()
-    header = ("Measured %s on %s (%s, %d CPUs); binary-trees depth %d; "
-              "%d repeat(s): median wall and RSS, longest pause of all.%s"
+    header = ("Measured %s on %s (%s, %d CPUs, transparent huge pages %s); "
+              "binary-trees depth %d; "
+              "%d repeat(s): median wall, CPU and RSS, longest pause of all.%s"
               % (now.strftime("%Y-%m-%d %H:%M %Z"), platform.node(),
-                 platform.platform(), os.cpu_count() or 0, args.depth,
+                 platform.platform(), os.cpu_count() or 0, thp_mode(), args.depth,
                  args.repeat,
                  " Go: %s (pauses from gctrace, each on its own)." % go_version()
                  if any(r["variant"] == "go" and r["built"] for r in rows)

@@ -251,7 +251,7 @@ def run(row, depth, timeout):
     command = [row["executable"], str(depth)]
     print("%s %s" % (" ".join("%s=%s" % kv for kv in row["env"].items()),
                      " ".join(command)), file=sys.stderr, flush=True)
-    status, wall, rss, stdout, stderr = run_macro.run_once(command, row["env"], timeout)
+    status, wall, _, rss, stdout, stderr = run_macro.run_once(command, row["env"], timeout)
     cycles, unparsed = parse_gctrace(stderr)
     error = run_macro.verify("binarytrees", depth, status, stdout, stderr)
     if error is None and not cycles:

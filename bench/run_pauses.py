@@ -68,7 +68,7 @@ def pause_command(executable, go, args, live):
 
 
 def run_pause(path, env, command, timeout):
-    status, wall, rss, stdout, stderr = run_macro.run_once(command, env, timeout)
+    status, wall, _, rss, stdout, stderr = run_macro.run_once(command, env, timeout)
     result = None
     for line in stdout.splitlines():
         if line.startswith("{"):
@@ -248,7 +248,7 @@ def main():
             command = [os.path.join(bench_dir, name), str(args.bt_depth)]
             print("%s %s" % (" ".join("%s=%s" % kv for kv in env.items()),
                              " ".join(command)), file=sys.stderr, flush=True)
-            status, wall, rss, stdout, stderr = run_macro.run_once(
+            status, wall, _, rss, stdout, stderr = run_macro.run_once(
                 command, with_env(env), args.timeout)
             row["run"] = {"wall_s": wall, "peak_rss_kib": rss,
                           "stats": run_macro.parse_stats(stderr),

@@ -72,7 +72,7 @@ def run(executable, args, threads, mode):
                "--live", str(args.live), "--hang-seconds", str(args.hang_seconds),
                "--json"]
     print(" ".join(command), file=sys.stderr, flush=True)
-    status, wall, _, stdout, stderr = run_macro.run_once(command, {}, args.timeout)
+    status, wall, _, _, stdout, stderr = run_macro.run_once(command, {}, args.timeout)
     result = None
     for line in stdout.splitlines():
         if line.startswith("{"):
