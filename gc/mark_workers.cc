@@ -308,8 +308,12 @@ void wait_for_mark_workers() {
     w.went_idle.wait_for(guard, std::chrono::microseconds(200));
     return;
   }
-  w.went_idle.wait_for(guard, std::chrono::milliseconds(1),
-                       [&] { return w.busy.load(std::memory_order_seq_cst) == 0; });
+  // No timeout: the worker that takes busy to 0 notifies under the lock
+  // (uncount), as for hold_mark_workers. A 1 ms timeout here woke the
+  // collector thread about 54 times in each 60-70 ms mark of binary-trees,
+  // which cost the run about 38 % of its context switches (bench/README.md,
+  // "Sticky mark bits, a measured prototype").
+  w.went_idle.wait(guard, [&] { return w.busy.load(std::memory_order_seq_cst) == 0; });
 }
 
 mark_worker_cpu mark_workers_cpu() {

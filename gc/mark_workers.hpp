@@ -72,8 +72,8 @@ void release_mark_workers();
 void hold_mark_workers();
 // True if a worker holds grey objects privately right now.
 bool mark_workers_busy();
-// Blocks until the busy workers ran out of work (at most 1 ms), or for
-// 0.2 ms when none is busy.
+// Blocks until the busy workers ran out of work, or for 0.2 ms when none is
+// busy (an assist or the pool may still hold grey objects).
 void wait_for_mark_workers();
 
 struct mark_worker_cpu {
