@@ -8,6 +8,13 @@
 namespace tricolor::barriers {
 
 std::atomic<bool> marking{false};
+std::atomic<std::uint8_t> store_work{0};
+
+void set_marking(bool on) noexcept {
+  marking.store(on, std::memory_order_relaxed);
+  if (on) store_work.fetch_or(shade_old_value, std::memory_order_relaxed);
+  else store_work.fetch_and(static_cast<std::uint8_t>(~shade_old_value), std::memory_order_relaxed);
+}
 
 namespace {
 [[gnu::noinline]] void record_slow(const void* pointer) noexcept {

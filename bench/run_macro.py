@@ -56,6 +56,8 @@ BENCHMARKS = ["binarytrees", "gcbench"]
 # (variant name, executable suffix, extra environment)
 VARIANTS = [
     ("tricolor", "tricolor", {}),
+    # Minor cycles (gc/generations.hpp), off by default.
+    ("tricolor_generational", "tricolor", {"TRICOLOR_DEBUG": "generational=1"}),
     ("mimalloc", "mimalloc", {}),
     # mimalloc with transparent huge pages (madvise), as tricolor's arena
     # asks for them: the fair anchor where THP is "madvise", not "always".

@@ -21,6 +21,7 @@
 
 #include "gc/collector.hpp"
 #include "gc/config.hpp"
+#include "gc/generations.hpp"
 #include "tricolor/control.hpp"
 #include "gc/pacer.hpp"
 #include "heap/heap.hpp"
@@ -35,6 +36,7 @@ roots::thread_state* runtime_thread() {
   static const bool initialized = [] {
     const gc::config& c = gc::environment_config();
     heap::the_heap.initialize();
+    if (c.generational && !c.gcstoptheworld) gc::generations::enable();
     gc::the_pacer.initialize(c.gc_percent, c.memory_limit, gc::monotonic_ns);
     return true;
   }();

@@ -96,6 +96,7 @@
 #include "gc/config.hpp"
 #include "gc/finalizer.hpp"
 #include "gc/gctrace.hpp"
+#include "gc/generations.hpp"
 #include "gc/heap_profile.hpp"
 #include "gc/mark_workers.hpp"
 #include "gc/marker.hpp"
@@ -445,7 +446,7 @@ void run_stop_the_world_cycle(cycle_record& r) {
 }
 
 // --- the concurrent cycle ----------------------------------------------------
-void run_concurrent_cycle(cycle_record& r, bool verify) {
+void run_concurrent_cycle(cycle_record& r, bool verify, bool minor) {
   pause_totals pauses;
   assist_cpu_ns.store(0, std::memory_order_relaxed);
   marker m(/*exclusive=*/false);
@@ -481,8 +482,10 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   reset_mark_counters();
   leaks::begin_cycle();
   begin_mark_phase();
+  generations::begin_marking(minor);
+  m.trace_constructing_roots(minor);
   heap::the_heap.set_allocate_black(true);
-  barriers::marking.store(true, std::memory_order_relaxed);
+  barriers::set_marking(true);
   phase.store(gc_phase::mark, std::memory_order_relaxed);
   root_snapshot& snapshot = the_root_snapshot();
   snapshot.clear();
@@ -538,6 +541,10 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
     }
   };
   scan_deferred([&](const roots::thread_state& t) { return !channel_leaks.holds(t); });
+  // A minor cycle's old objects that may point at young ones: after the
+  // roots above, whose check of constructors still running must come first
+  // (gc/generations.hpp, (b)).
+  if (minor) r.dirty_cards = generations::scan_dirty_cards(m);
   reach_point(test_hooks::cycle_point::marking_started);
   // gc_root handles, with the world running (roots/handles.cc says why that
   // is sound).
@@ -611,8 +618,9 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   r.mark_workers = workers.workers_marked;
   r.mark_assist_cpu_ns = assist_cpu_ns.load(std::memory_order_relaxed);
   phase.store(gc_phase::mark_termination, std::memory_order_relaxed);
-  barriers::marking.store(false, std::memory_order_relaxed);
+  barriers::set_marking(false);
   heap::the_heap.set_allocate_black(false);
+  generations::end_marking();
   flush_all_caches(/*relist=*/false);
   if (verify) r.objects_verified = verifier::check_mark();
   r.heap_end = heap_alloc_now();
@@ -641,6 +649,13 @@ void run_concurrent_cycle(cycle_record& r, bool verify) {
   std::uint64_t headroom = r.heap_goal > live_at_start ? r.heap_goal - live_at_start : 0;
   std::uint64_t counted_black = std::min(planned, headroom * 3 / 10);
   finish_cycle_accounting(r, swept, {true, black, counted_black});
+  if (minor) {
+    // The next assist plan's scan work: what this minor scanned, not the
+    // live heap, most of which it left alone.
+    last_scanned_objects.store(objects_scanned_this_cycle() + m.objects_scanned(),
+                               std::memory_order_relaxed);
+  }
+  generations::end_cycle(minor, swept.live_bytes);
   phase_clock end;
   // The CPU limiter spaces limit-triggered cycles by the time the collector
   // held every mutator: its pauses with the world stopped (the marker and
@@ -670,7 +685,10 @@ void run_cycle(std::uint64_t number, cycle_trigger trigger) {
   record.start_ns = nanos_since_start();
   heap::finish_sweep();  // 0. (already finished by the previous cycle)
   if (settings.gcstoptheworld) run_stop_the_world_cycle(record);
-  else run_concurrent_cycle(record, settings.verify);
+  else {
+    record.minor = generations::choose_minor(trigger);
+    run_concurrent_cycle(record, settings.verify, record.minor);
+  }
   // Swept, and nothing is freed before the next cycle: leak reports may
   // walk the heap (gc/leak_tracker.hpp).
   leaks::end_cycle(record);

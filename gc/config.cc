@@ -136,8 +136,10 @@ void parse_debug(std::string_view value, config& out, std::string* diagnostics) 
       if (parse_non_negative_int(number, level) && level <= 1) out.gcpacertrace = level == 1;
       else complain(item, std::string("needs gcpacertrace=0 or 1; keeping gcpacertrace=") +
                               (out.gcpacertrace ? "1" : "0"));
-    } else if (key == "gcstoptheworld" || key == "verify") {
-      bool& flag = key == "verify" ? out.verify : out.gcstoptheworld;
+    } else if (key == "gcstoptheworld" || key == "verify" || key == "generational") {
+      bool& flag = key == "verify"         ? out.verify
+                   : key == "generational" ? out.generational
+                                           : out.gcstoptheworld;
       if (parse_non_negative_int(number, level) && level <= 1) flag = level == 1;
       else complain(item, "needs " + std::string(key) + "=0 or 1; keeping " +
                               std::string(key) + (flag ? "=1" : "=0"));
@@ -161,8 +163,8 @@ void parse_debug(std::string_view value, config& out, std::string* diagnostics) 
                               std::to_string(out.mem_profile_rate));
     } else {
       complain(item, "names an unknown key (known: gctrace, gcpacertrace, "
-                     "gcstoptheworld, verify, safepointwarn, leakreport, leakcycles, "
-                     "memprofilerate); ignored");
+                     "gcstoptheworld, verify, generational, safepointwarn, leakreport, "
+                     "leakcycles, memprofilerate); ignored");
     }
   }
 }

@@ -23,7 +23,10 @@
 //                           waits for a thread before naming it),
 //                           memprofilerate=N (heap profile: one sampled
 //                           allocation per N bytes on average, 0 off;
-//                           default 524288, Go's; gc/heap_profile.hpp)
+//                           default 524288, Go's; gc/heap_profile.hpp),
+//                           generational=N (1: minor cycles that mark only
+//                           young objects, sticky mark bits; off by default,
+//                           ignored with gcstoptheworld=1; gc/generations.hpp)
 //     TRICOLOR_MARK_WORKERS upper bound on background marking threads: a
 //                           whole number from 1 to 1024; default (unset) one
 //                           per CPU (gc/mark_workers.hpp: how many mark, and
@@ -56,6 +59,7 @@ struct config {
   bool gcpacertrace = false;
   bool gcstoptheworld = false;
   bool verify = false;
+  bool generational = false;  // gc/generations.hpp
   // 0: not set, the collector uses its default, one per CPU. Otherwise the
   // upper bound on background marking threads, >= 1.
   int mark_workers = 0;

@@ -46,7 +46,8 @@ std::string format_gctrace(const cycle_record& r, double fraction) {
       ms(r.mark_background_cpu_ns).c_str(), ms(r.mark_idle_cpu_ns).c_str(),
       ms(r.mark_termination_cpu_ns).c_str(), mb(r.heap_start), mb(r.heap_end),
       mb(r.heap_live), mb(r.heap_goal), mb(r.stacks_bytes), mb(r.globals_bytes),
-      static_cast<unsigned long long>(r.threads), r.forced ? " (forced)" : "");
+      static_cast<unsigned long long>(r.threads),
+      r.forced ? " (forced)" : r.minor ? " (minor)" : "");
   return line;
 }
 

@@ -23,6 +23,9 @@
 //   globals       bytes of data segments scanned
 //   n P           mutator threads registered
 //   (forced)      the cycle was started by collect()
+//   (minor)       a minor cycle (TRICOLOR_DEBUG=generational=1,
+//                 gc/generations.hpp): its live figure counts the old
+//                 objects it did not look at, dead or not
 //
 // gctrace=2 adds, after each such line, one line of sweep and root detail:
 //

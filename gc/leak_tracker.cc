@@ -18,6 +18,7 @@
 
 #include "gc/channel_leaks.hpp"
 #include "gc/config.hpp"
+#include "gc/generations.hpp"
 #include "gc/leak_path.hpp"
 #include "gc/leak_report_text.hpp"
 #include "gc/marker.hpp"
@@ -416,6 +417,9 @@ void after_mark() {
   std::lock_guard guard(t.expectations_lock);
   std::erase_if(t.expectations, [&](expectation& e) {
     if (!is_marked(reinterpret_cast<const void*>(e.object ^ disguise))) return true;
+    // A minor cycle leaves old objects marked, reachable or not
+    // (gc/generations.hpp): only a full mark says the object lives.
+    if (generations::minor_marking()) return false;
     if (t.marks_started.load(std::memory_order_relaxed) > e.marks_at_call &&
         ++e.cycles_alive >= expected_death_cycles)
       e.suspect = true;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "barriers/barrier_buffer.hpp"
+#include "gc/generations.hpp"
 #include "tricolor/internal/object_header.hpp"
 
 namespace tricolor::gc {
@@ -89,6 +90,21 @@ void marker::shade_from_root(span* s, std::uint32_t index) {
   shade(s, index);
 }
 
+void marker::push_old(span* s, std::uint32_t index) {
+  stack_.push(mark_item::make(heap::payload_of(s->slot_address(index)), 0, leaks::unattributed));
+}
+
+void marker::shade_from_root_word(span* s, std::uint32_t index) {
+  if (trace_constructing_roots_) [[unlikely]] {
+    const void* payload = heap::payload_of(s->slot_address(index));
+    if (generations::allocated_before_marking(s, index) &&
+        heap::header_of(payload)->type.load(std::memory_order_acquire) == nullptr &&
+        constructing_roots_traced_.insert(payload).second)
+      push_old(s, index);
+  }
+  shade_from_root(s, index);
+}
+
 void marker::shade_next_held_root() {
   if (held_.empty()) return;
   const std::uint32_t root = held_.front().root;
@@ -142,7 +158,7 @@ void marker::scan_conservatively(const void* begin, const void* end) {
   for (; word + sizeof(void*) <= stop; word += sizeof(void*)) {
     const void* candidate = *reinterpret_cast<void* const*>(word);
     heap::for_each_object_a_word_may_point_into(
-        candidate, [&](const heap::object_ref& ref) { shade_from_root(ref.owner, ref.index); });
+        candidate, [&](const heap::object_ref& ref) { shade_from_root_word(ref.owner, ref.index); });
   }
 }
 
@@ -157,7 +173,7 @@ void marker::scan_words(const std::uintptr_t* words, std::size_t count, std::uin
         reinterpret_cast<const void*>(words[i]), [&](const heap::object_ref& ref) {
           if (global && tracking_)
             current_root_ = leaks::variable_id(root, address + i * sizeof(void*));
-          shade_from_root(ref.owner, ref.index);
+          shade_from_root_word(ref.owner, ref.index);
         });
   }
 }

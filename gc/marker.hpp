@@ -35,6 +35,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <unordered_set>
+#include <vector>
 
 #include "gc/leak_tracker.hpp"
 #include "gc/mark_stack.hpp"
@@ -82,6 +84,14 @@ class marker final : public tracer, public roots::root_visitor {
   void scan_words(const std::uintptr_t* words, std::size_t count, std::uintptr_t address,
                   std::uint32_t root, bool global);
 
+  // Generations (gc/generations.hpp). Pushes old object `index` of `s` for
+  // scanning; its mark bit is set already and stays so.
+  void push_old(heap::span* s, std::uint32_t index);
+  // In a minor cycle: an old object under construction (header null) that
+  // a root word points at is scanned too, once per marker (see
+  // gc/generations.hpp, (b)).
+  void trace_constructing_roots(bool on) { trace_constructing_roots_ = on; }
+
   // Leak tracking: adds this marker's counts to the cycle's totals. Called
   // at the end of each marking session, before the marker says it is idle.
   void flush_tallies() {
@@ -110,6 +120,9 @@ class marker final : public tracer, public roots::root_visitor {
   void mark_and_push(heap::span* s, std::uint32_t index);
   // A root's word: shaded, or held back (see holding_roots).
   void shade_from_root(heap::span* s, std::uint32_t index);
+  // A conservative root's word: shade_from_root, and in a minor cycle an
+  // old object under construction it points at is scanned too.
+  void shade_from_root_word(heap::span* s, std::uint32_t index);
   void scan(const mark_item& item);
   void scan_conservatively(const void* begin, const void* end);
   bool take_from_pool();
@@ -131,6 +144,8 @@ class marker final : public tracer, public roots::root_visitor {
     std::uint32_t root;
   };
   std::vector<held_word> held_;  // in the order visited
+  bool trace_constructing_roots_ = false;
+  std::unordered_set<const void*> constructing_roots_traced_;
 };
 
 // Help the concurrent mark: an allocating thread scans up to `budget`

@@ -57,6 +57,7 @@ void record_cycle(const cycle_record& r) {
   gc_stats& s = t.stats;
   s.num_gc = r.number;
   if (r.forced) ++s.num_forced_gc;
+  if (r.minor) ++s.num_minor_gc;
   s.pause_total_ns += r.pause_ns;
   std::size_t slot = (r.number - 1) % gc_stats::pause_history;
   s.pause_ns[slot] = r.pause_ns;

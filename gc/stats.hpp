@@ -16,6 +16,7 @@ namespace tricolor::gc {
 struct cycle_record {
   std::uint64_t number = 0;   // 1-based
   bool forced = false;        // started by collect()
+  bool minor = false;         // a minor cycle (gc/generations.hpp)
   std::uint64_t start_ns = 0; // since process start
   // Wall clock and CPU of the three phases of the gctrace line.
   std::uint64_t sweep_termination_ns = 0, mark_ns = 0, mark_termination_ns = 0;
@@ -41,6 +42,8 @@ struct cycle_record {
   std::uint64_t termination_retries = 0;
   std::uint64_t sweep_cpu_ns = 0;
   std::uint64_t objects_verified = 0;
+  // Minor cycles: the dirty cards their card pass found.
+  std::uint64_t dirty_cards = 0;
   // Mark worker threads that scanned objects during the concurrent mark.
   std::uint64_t mark_workers = 0;
 };

@@ -7,11 +7,24 @@
 
 #include "heap/arena.hpp"
 #include "heap/sweeper.hpp"
+#include "tricolor/internal/card_table.hpp"
 
 namespace tricolor::heap {
 
 constinit managed_heap the_heap;  // no constructor runs: usable from any static initializer
 constinit thread_local thread_cache* tls_thread_cache = nullptr;
+std::atomic<std::uint32_t> marking_epoch{0};
+
+namespace {
+// A refill (or a large allocation) made slots black while a generational
+// cycle marks: see span::black_refill.
+void note_black_refill(span* s, std::uint32_t word, std::uint64_t free) {
+  std::uint32_t epoch = marking_epoch.load(std::memory_order_relaxed);
+  if ((epoch & 1) == 0) return;
+  s->black_free.store(free, std::memory_order_release);
+  s->black_refill.store(std::uint64_t{epoch} << 8 | word, std::memory_order_release);
+}
+}  // namespace
 
 void managed_heap::initialize() { reserve_arena(); }
 
@@ -30,6 +43,13 @@ void managed_heap::take_all_spans(std::vector<span*>& out) {
   std::lock_guard guard(all_spans_lock_);
   out.swap(all_spans_);
   all_spans_.clear();
+}
+
+void managed_heap::clear_mark_bits() {
+  std::lock_guard guard(all_spans_lock_);
+  for (span* s : all_spans_)
+    for (std::uint32_t w = 0; w < s->bitmap_word_count(); ++w)
+      s->mark_bits[w].store(0, std::memory_order_relaxed);
 }
 
 span* managed_heap::pop_partial(std::size_t cls) {
@@ -84,7 +104,10 @@ void* managed_heap::refill_and_allocate(thread_cache& cache, std::size_t cls) {
             std::memset(s->slot_address(w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits))),
                         0, s->slot_size);
         s->set_alloc_word(w, allocated | free);
-        if (allocating_black()) s->mark_bits[w].fetch_or(free, std::memory_order_relaxed);
+        if (allocating_black()) {
+          note_black_refill(s, w, free);
+          s->mark_bits[w].fetch_or(free, std::memory_order_release);
+        }
         cursor.free_bits = free;
         cursor.word_index = w;
         cursor.word_base = s->slot_address(w * 64);
@@ -126,7 +149,10 @@ void* managed_heap::allocate_large(std::size_t bytes) {
     s->set_alloc_word(w, 0);
     s->mark_bits[w].store(0, std::memory_order_relaxed);
   }
-  if (allocating_black()) s->mark_bits[0].store(1, std::memory_order_relaxed);
+  if (allocating_black()) {
+    note_black_refill(s, 0, 1);
+    s->mark_bits[0].store(1, std::memory_order_release);
+  }
   s->set_alloc_word(0, 1);
   s->state.store(span_state::large, std::memory_order_release);
   counters_.heap_inuse.fetch_add(static_cast<std::int64_t>(s->bytes()),

@@ -96,6 +96,10 @@ class managed_heap {
   // (begin_sweep, world stopped).
   void take_all_spans(std::vector<span*>& out);
 
+  // Clears every mark bit (generations: before a major cycle, with no
+  // marking and no sweep running; gc/generations.hpp).
+  void clear_mark_bits();
+
   // Sweep support (heap/sweeper.cc).
   void clear_partial_lists();
   void push_partial(span* s);

@@ -86,6 +86,14 @@ struct span {
   std::uint32_t free_age = 0;  // sweeps survived while free
   span* next = nullptr;      // central partial list or page-heap free list
   span* prev = nullptr;
+  // Generations (gc/generations.hpp): the slots a refill made black while a
+  // minor cycle marks are free slots, not old objects, and the card pass
+  // must not scan them. The last such refill of this span: marking_epoch <<
+  // 8 | its word, and the word's slots that were free. Written (release)
+  // before the refill's mark bits; a span is in one cursor at a time, which
+  // uses up each word before it takes the next.
+  std::atomic<std::uint64_t> black_refill{0};
+  std::atomic<std::uint64_t> black_free{0};
   std::atomic<std::uint64_t> alloc_bits[bitmap_words] = {};
   std::atomic<std::uint64_t> mark_bits[bitmap_words] = {};
 

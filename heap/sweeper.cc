@@ -13,6 +13,8 @@
 
 namespace tricolor::heap {
 
+std::atomic<bool> sticky_marks{false};
+
 namespace {
 
 // The spans of the sweep in progress. `spans` is written only by
@@ -84,6 +86,7 @@ struct batch_totals {
 enum class swept_span { empty, full, partial };
 
 swept_span sweep_span(span* s, batch_totals& totals) {
+  const bool keep_marks = sticky_marks.load(std::memory_order_relaxed);
   bool finalizers = s->has_finalizers.load(std::memory_order_relaxed);
   std::uint64_t live = 0;
   std::uint64_t dead_count = 0;
@@ -105,7 +108,7 @@ swept_span sweep_span(span* s, batch_totals& totals) {
     live += static_cast<std::uint64_t>(std::popcount(marked));
     finalizing += static_cast<std::uint64_t>(std::popcount(kept & ~marked));
     s->set_alloc_word(w, kept);
-    s->mark_bits[w].store(0, std::memory_order_relaxed);
+    s->mark_bits[w].store(keep_marks ? marked : 0, std::memory_order_relaxed);
   }
   std::uint64_t slot_bytes = s->state.load(std::memory_order_relaxed) == span_state::large
                                  ? s->bytes()

@@ -86,7 +86,8 @@ case "${1:-}" in
                 torture collector interleaving weak roots gc_root destructor gc_ptr array
                 mark_workers gctrace threads finalizer exceptions coroutine
                 root_allocator containers optional leak_report
-                concurrent_torture_leakreport chan heap_profile heap_lock work_pool stop_signal)
+                concurrent_torture_leakreport chan heap_profile heap_lock work_pool stop_signal
+                generations concurrent_torture_generational)
     tsan_targets=()
     for t in "${tsan_tests[@]}"; do
       case "$t" in

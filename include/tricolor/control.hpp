@@ -55,6 +55,9 @@ struct gc_stats {
   // Cycles.
   std::uint64_t num_gc = 0;
   std::uint64_t num_forced_gc = 0;
+  // Minor cycles (TRICOLOR_DEBUG=generational=1): marked only the objects
+  // allocated since the last cycle and those old objects written to since.
+  std::uint64_t num_minor_gc = 0;
   std::uint64_t total_alloc_bytes = 0;   // cumulative, objects and cache reserves
   std::uint64_t objects_freed = 0;       // cumulative
   std::uint64_t bytes_freed = 0;         // cumulative

@@ -20,6 +20,7 @@
 
 #include "tricolor/gc_ptr.hpp"
 #include "tricolor/tracer.hpp"
+#include "tricolor/internal/card_table.hpp"
 #include "tricolor/internal/object_header.hpp"
 #include "tricolor/internal/thread_cache.hpp"
 
@@ -99,10 +100,15 @@ T* allocate_managed(std::size_t payload_bytes,
                     const heap::type_descriptor* descriptor,
                     Construct&& construct) {
   std::size_t bytes = (heap::header_size + payload_bytes + 7) & ~std::size_t{7};
+  // A mark phase that begins or ends during the constructor may leave the
+  // object old with young fields: tricolor/internal/card_table.hpp.
+  const std::uint32_t epoch = heap::marking_epoch.load(std::memory_order_relaxed);
   void* slot = heap::allocate_slot(bytes);
   auto* header = static_cast<heap::object_header*>(slot);
   header->type.store(nullptr, std::memory_order_relaxed);
   T* object = construct(heap::payload_of(slot));
+  if (heap::marking_epoch.load(std::memory_order_relaxed) != epoch) [[unlikely]]
+    heap::remember_constructed(slot);
   if (descriptor->destroy != nullptr) heap::note_finalizable(slot);
   header->type.store(descriptor, std::memory_order_release);
   return object;

@@ -61,26 +61,50 @@
 // modification order was preceded by its own load, which can only have read
 // the snapshot value: the snapshot value is shaded.
 //
-// The cost. When no cycle is marking, store_pointer is one relaxed load of
-// `marking`, a branch predicted not taken, and the store. While marking, the
+// The cost. When no cycle is marking (and without generations),
+// store_pointer is one relaxed load of `store_work`, a branch predicted not
+// taken, and the store. While marking, the
 // deleted pointer is appended to the thread's barrier buffer (256 entries,
 // barriers/barrier_buffer.hpp); a full buffer is shaded in one batch, and
 // the mark-termination pause shades what is left in every buffer.
+//
+// Generations. With TRICOLOR_DEBUG=generational=1 the store also dirties
+// the field's card (remember_store, tricolor/internal/card_table.hpp): an
+// old object may now point at a young one, which a minor cycle must find.
+// The dirtying and the store are one sequence without a safepoint or a
+// system call, so no pause falls between them; which comes first matters
+// only to a card pass running beside them, during marking, when the store's
+// value is marked by this cycle anyway (gc/generations.hpp). Without
+// generations store_work's dirty_card bit is clear and no card is touched.
 //
 // Memory model. Every store to a gc_ptr word, and every read of one by the
 // collector, is single-copy atomic (std::memory_order_relaxed), so a marker
 // reading a field concurrently with its owner writing it never sees a torn
 // pointer and the program stays free of data races in the C++ memory model.
-// `marking` changes only while the world is stopped, so the stop-the-world
-// handshake (roots/thread_registry.hpp) orders it with every mutator.
+// `marking` and store_work's shade bit change only while the world is
+// stopped, so the stop-the-world handshake (roots/thread_registry.hpp)
+// orders them with every mutator; the card bit is set once, before the
+// first managed object exists.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+
+#include "tricolor/internal/card_table.hpp"
 
 namespace tricolor::barriers {
 
 // On between the mark-start pause and the mark-termination pause.
 extern std::atomic<bool> marking;
+
+// What store_pointer has to do besides the store, one load for both so that
+// the common case (no marking, no generations) costs what it did without
+// generations: shade_old_value while marking, dirty_card with generations.
+enum store_work_bits : std::uint8_t { shade_old_value = 1, dirty_card = 2 };
+extern std::atomic<std::uint8_t> store_work;
+
+// Turns marking (and its store_work bit) on or off; world stopped.
+void set_marking(bool on) noexcept;
 
 // Slow path: records a deleted (or weakly loaded) pointer for shading.
 [[gnu::noinline]] void record_for_shading(const void* pointer) noexcept;
@@ -92,9 +116,12 @@ inline T* load_pointer(T* const* slot) noexcept {
 
 template <class T>
 [[gnu::always_inline]] inline void store_pointer(T** slot, T* value) noexcept {
-  if (marking.load(std::memory_order_relaxed)) [[unlikely]] {
-    if (T* old = __atomic_load_n(slot, __ATOMIC_RELAXED))
-      record_for_shading(old);
+  if (const std::uint8_t work = store_work.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (work & shade_old_value) {
+      if (T* old = __atomic_load_n(slot, __ATOMIC_RELAXED))
+        record_for_shading(old);
+    }
+    if (work & dirty_card) remember_store(slot);
   }
   __atomic_store_n(slot, value, __ATOMIC_RELAXED);
 }
