@@ -22,22 +22,38 @@
 //       check reads as published finished its constructor, and dirtied
 //       its cards (remember_constructed) before publishing it, so the card
 //       pass, which comes after, sees those cards dirty.
-// A major cycle clears every mark bit first (clear_marks_for_major, before
-// its mark-start pause) and marks everything, as without generations.
+// A major cycle clears every mark bit first (choose_minor, before its
+// mark-start pause) and marks everything, as without generations.
 //
-// Why a minor is sound. Claim: at the end of any cycle's marking, no marked
-// object points at an unmarked one, except through a field written after
-// the object was scanned or allocated black by a store that dirtied the
-// card, or a constructor that remember_constructed covers. Marking ends
-// with every object reachable from the snapshot marked, and every value
-// stored while marking is marked (write_barrier.hpp: the mutators reach
-// only objects of the snapshot or allocated black). Between cycles, a
-// pointer to a young object gets into an old object only by a barriered
-// store (card dirtied) or by its constructor (remember_constructed, or (b)
-// while it runs). So at a minor's mark start, an old object X pointing at a
-// young Y has a dirty card or is under construction. The card pass scans X
-// after clearing the card; a field changed since the snapshot was changed by
-// a barriered store, which shaded the snapshot value (SATB), so the
+// Aging. An object is promoted (its mark kept) only from its second
+// surviving cycle on: a short-lived structure that a cycle happens to find
+// live is then freed by the next one, instead of staying until a major.
+// The sweep keeps a second bitmap, aged (span::aged_bits): marked := marked
+// & aged, aged := marked. Between cycles an object is old (marked, aged), a
+// young survivor (aged only) or new (neither). A survivor is young: it is
+// traced when reachable, and promoted by the next cycle that reaches it.
+// Because a survivor is not marked, an aged object (old, or promoted by
+// this sweep) that points at an object that is not aged (which this sweep
+// makes a young survivor) must have a dirty card afterwards, or the next
+// minor would not see the edge: the marker dirties the field's card when it
+// scans such an edge (marker::note_edge; an object is scanned by every
+// cycle that reaches it while it is young, and by a minor's card pass
+// while old). A field written after its object was scanned goes through the
+// barrier, which dirties the card itself.
+//
+// Why a minor is sound. Claim: at a minor's mark start, every old object
+// X that points at a young object Y has a dirty card over that field, or is
+// under construction. At the end of the previous marking every reachable
+// object was marked and no marked object pointed at an unmarked one (the
+// write barrier's argument; values stored while marking are marked too),
+// and each aged object scanned with an edge to an object that was not aged
+// had that field's card dirtied (Aging); the sweep then kept marked exactly
+// the marked aged objects, so an old object's edges lead to old objects or
+// through dirty cards. Since then, a young pointer got into an old object
+// only by a barriered store (card dirtied) or by its constructor
+// (remember_constructed, or (b) while it runs). The card pass scans X after
+// clearing the card; a field changed since the snapshot was changed by a
+// barriered store, which shaded the snapshot value (SATB), so the
 // snapshot's edge X -> Y is traced either way. With every old-to-young edge
 // of the snapshot traced and every old object marked, the write barrier's
 // argument (every object reachable from the snapshot is marked) holds for

@@ -51,7 +51,15 @@ void reset_mark_counters() {
   scanned_this_cycle.store(0, std::memory_order_relaxed);
 }
 
+marker::marker(bool exclusive) : exclusive_(exclusive) {
+  if (aging_) field_hook_ = &marker::record_field;
+}
+
 marker::~marker() { give_all_to_pool(); }
+
+void marker::record_field(tracer& self, const void* field) {
+  static_cast<marker&>(self).field_ = field;
+}
 
 // Two copies of the marking step, so that the one without leak tracking is
 // what it was before leak tracking (two saved registers, a plain item):
@@ -140,7 +148,9 @@ void marker::shade_next_held_root() {
 
 void marker::visit(const void* target) {
   span* s = span_of_traced(target);
-  shade(s, s->slot_index(target));
+  const std::uint32_t index = s->slot_index(target);
+  if (aging_) [[unlikely]] note_edge(field_, s, index);
+  shade(s, index);
 }
 
 void marker::precise(const roots::root_identity& root, const void* target) {
@@ -157,8 +167,11 @@ void marker::scan_conservatively(const void* begin, const void* end) {
   auto stop = reinterpret_cast<std::uintptr_t>(end);
   for (; word + sizeof(void*) <= stop; word += sizeof(void*)) {
     const void* candidate = *reinterpret_cast<void* const*>(word);
-    heap::for_each_object_a_word_may_point_into(
-        candidate, [&](const heap::object_ref& ref) { shade_from_root_word(ref.owner, ref.index); });
+    heap::for_each_object_a_word_may_point_into(candidate, [&](const heap::object_ref& ref) {
+      // An object under construction's word (scan), or a root's.
+      if (scanning_aged_) note_edge(reinterpret_cast<const void*>(word), ref.owner, ref.index);
+      shade_from_root_word(ref.owner, ref.index);
+    });
   }
 }
 
@@ -200,6 +213,16 @@ void marker::conservative_range(const roots::root_identity& root, const void* be
 
 void marker::scan(const mark_item& item) {
   current_root_ = item.root();
+  // Generations: edges from an aged object are noted (note_edge) while it
+  // is scanned, and only then.
+  struct aged_scan {
+    bool& flag;
+    ~aged_scan() { flag = false; }
+  } aged{scanning_aged_};
+  if (aging_) [[unlikely]] {
+    span* s = span_of_traced(item.payload);
+    scanning_aged_ = s->is_aged(s->slot_index(item.payload));
+  }
   const type_descriptor* type =
       heap::header_of(item.payload)->type.load(std::memory_order_acquire);
   if (type == nullptr) {

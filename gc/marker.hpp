@@ -38,12 +38,14 @@
 #include <unordered_set>
 #include <vector>
 
+#include "gc/generations.hpp"
 #include "gc/leak_tracker.hpp"
 #include "gc/mark_stack.hpp"
 #include "gc/work_pool.hpp"
 #include "tricolor/tracer.hpp"
 #include "heap/heap.hpp"
 #include "roots/root_set.hpp"
+#include "tricolor/internal/card_table.hpp"
 
 namespace tricolor::gc {
 
@@ -51,7 +53,7 @@ inline constexpr std::size_t array_scan_chunk = 512;
 
 class marker final : public tracer, public roots::root_visitor {
  public:
-  explicit marker(bool exclusive) : exclusive_(exclusive) {}
+  explicit marker(bool exclusive);
   ~marker();
 
   // tracer: a precise edge from a managed object.
@@ -124,6 +126,14 @@ class marker final : public tracer, public roots::root_visitor {
   // old object under construction it points at is scanned too.
   void shade_from_root_word(heap::span* s, std::uint32_t index);
   void scan(const mark_item& item);
+  // Generations: an edge from the object being scanned, through the gc_ptr
+  // or word at `field`, to slot `index` of `s`. See gc/generations.hpp,
+  // "Aging": the field's card is dirtied when the object being scanned is
+  // aged and the target is not.
+  void note_edge(const void* field, heap::span* s, std::uint32_t index) {
+    if (scanning_aged_ && !s->is_aged(index)) barriers::remember_store(field);
+  }
+  static void record_field(tracer& self, const void* field);
   void scan_conservatively(const void* begin, const void* end);
   bool take_from_pool();
   void give_batch_to_pool(std::size_t most);
@@ -145,6 +155,11 @@ class marker final : public tracer, public roots::root_visitor {
   };
   std::vector<held_word> held_;  // in the order visited
   bool trace_constructing_roots_ = false;
+  // Generations: aging on; the object being scanned has survived a cycle;
+  // the gc_ptr the tracer visits (field_hook_).
+  const bool aging_ = generations::enabled();
+  bool scanning_aged_ = false;
+  const void* field_ = nullptr;
   std::unordered_set<const void*> constructing_roots_traced_;
 };
 

@@ -82,6 +82,7 @@ span* managed_heap::take_span(std::size_t cls) {
   for (std::uint32_t w = 0; w < bitmap_words; ++w) {
     s->set_alloc_word(w, 0);
     s->mark_bits[w].store(0, std::memory_order_relaxed);
+    s->aged_bits[w].store(0, std::memory_order_relaxed);
   }
   s->state.store(span_state::small, std::memory_order_release);
   counters_.heap_inuse.fetch_add(static_cast<std::int64_t>(s->bytes()),
@@ -148,6 +149,7 @@ void* managed_heap::allocate_large(std::size_t bytes) {
   for (std::uint32_t w = 0; w < bitmap_words; ++w) {
     s->set_alloc_word(w, 0);
     s->mark_bits[w].store(0, std::memory_order_relaxed);
+    s->aged_bits[w].store(0, std::memory_order_relaxed);
   }
   if (allocating_black()) {
     note_black_refill(s, 0, 1);

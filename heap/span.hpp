@@ -9,6 +9,7 @@
 //
 //     alloc_bits  bit i: slot i is allocated (to an object or to a cache)
 //     mark_bits   bit i: slot i was reached by the current mark phase
+//     aged_bits   bit i: slot i survived a cycle (generations only)
 //
 // The bitmaps are side tables (mark bits never dirty object memory) of at most
 // 512 slots (the 16-byte class in one page).
@@ -96,6 +97,10 @@ struct span {
   std::atomic<std::uint64_t> black_free{0};
   std::atomic<std::uint64_t> alloc_bits[bitmap_words] = {};
   std::atomic<std::uint64_t> mark_bits[bitmap_words] = {};
+  // Generations only: the slot's object survived a cycle (it is old, or a
+  // young survivor that the next cycle that reaches it promotes). Written
+  // by the span's sweeper and when the span is set up; read by markers.
+  std::atomic<std::uint64_t> aged_bits[bitmap_words] = {};
 
   std::size_t bytes() const { return std::size_t{npages} << page_shift; }
   bool contains(const void* p) const {
@@ -123,6 +128,9 @@ struct span {
   }
   void set_alloc_word(std::uint32_t w, std::uint64_t bits) {
     alloc_bits[w].store(bits, std::memory_order_relaxed);
+  }
+  bool is_aged(std::uint32_t index) const {
+    return (aged_bits[index / 64].load(std::memory_order_relaxed) >> (index % 64)) & 1;
   }
   bool is_marked(std::uint32_t index) const {
     return (mark_bits[index / 64].load(std::memory_order_relaxed) >>

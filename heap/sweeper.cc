@@ -108,7 +108,15 @@ swept_span sweep_span(span* s, batch_totals& totals) {
     live += static_cast<std::uint64_t>(std::popcount(marked));
     finalizing += static_cast<std::uint64_t>(std::popcount(kept & ~marked));
     s->set_alloc_word(w, kept);
-    s->mark_bits[w].store(keep_marks ? marked : 0, std::memory_order_relaxed);
+    if (keep_marks) {
+      // Generations: the marked objects that had survived a cycle before
+      // are old (marked); those that had not become young survivors.
+      s->mark_bits[w].store(marked & s->aged_bits[w].load(std::memory_order_relaxed),
+                            std::memory_order_relaxed);
+      s->aged_bits[w].store(marked, std::memory_order_relaxed);
+    } else {
+      s->mark_bits[w].store(0, std::memory_order_relaxed);
+    }
   }
   std::uint64_t slot_bytes = s->state.load(std::memory_order_relaxed) == span_state::large
                                  ? s->bytes()

@@ -9,9 +9,11 @@
 //      fully constructed object with a destructor to the finalizer thread
 //      and keep it allocated until the destructor has run
 //      (gc/finalizer.hpp); the sweep itself never runs a destructor;
-//   3. allocated := (allocated & marked) | finalizing, marked := 0, or
-//      marked kept with sticky_marks (the span's live objects become the
-//      allocated ones; nothing is written into freed slots);
+//   3. allocated := (allocated & marked) | finalizing, marked := 0 (the
+//      span's live objects become the allocated ones; nothing is written
+//      into freed slots). With sticky_marks (generations), marked :=
+//      marked & aged and aged := marked instead: a survivor stays marked
+//      (old) from its second surviving cycle on;
 //   4. heap_alloc drops by the dead bytes; a span left empty goes back to the
 //      page heap; a span with free slots goes on its class's partial list; a
 //      span that still holds objects goes back into the heap's registry.
@@ -64,8 +66,8 @@ struct sweep_result {
 };
 
 // Generations (gc/generations.hpp): when set, step 3 keeps the marks of the
-// objects it keeps (marked := marked) instead of clearing them. Set once,
-// before the first cycle.
+// objects that survived before (marked := marked & aged) instead of clearing
+// them. Set once, before the first cycle.
 extern std::atomic<bool> sticky_marks;
 
 // Queues every span in use for sweeping. World stopped, previous sweep done.
