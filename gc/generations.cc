@@ -49,7 +49,7 @@ constexpr std::uint64_t major_growth = 2;
 constexpr std::uint32_t max_minors_in_a_row = 16;
 
 bool on = false;
-// Set when a sweep kept marks; cleared by clear_marks_for_major. Collector
+// Set when a sweep kept marks; cleared when choose_minor clears them. Collector
 // thread only, as are the two below.
 bool marks_kept = false;
 std::uint64_t live_after_major = 0;

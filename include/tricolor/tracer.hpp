@@ -69,8 +69,8 @@ class tracer {
   ~tracer() = default;
 
   // Called, when set, with the address of every gc_ptr given to the tracer,
-  // null or not, before visit(). Only the verifier and the leak reports'
-  // path search set it.
+  // null or not, before visit(). Only the verifier, the leak reports' path
+  // search and, with generations, the marker (gc/generations.hpp) set it.
   void (*field_hook_)(tracer& self, const void* field) = nullptr;
 
  private:
