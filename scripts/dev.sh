@@ -87,7 +87,7 @@ case "${1:-}" in
                 mark_workers gctrace threads finalizer exceptions coroutine
                 root_allocator containers optional leak_report
                 concurrent_torture_leakreport chan heap_profile heap_lock work_pool stop_signal
-                generations concurrent_torture_generational)
+                generations)
     tsan_targets=()
     for t in "${tsan_tests[@]}"; do
       case "$t" in

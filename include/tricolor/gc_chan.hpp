@@ -359,7 +359,11 @@ class channel {
 
   // Queues a waiter for the calling thread and waits, lock_ held by `guard`
   // (released while it sleeps), until a partner or close() releases it.
-  gc_ptr<waiter> block_in(detail::waiter_queue<T>& queue, T value,
+  // Never inlined: the stack of a thread blocked on a channel (a leak
+  // report's, a debugger's) then always names the channel's wait, whatever
+  // the compiler inlines around it (under AddressSanitizer it inlined this
+  // too into the caller's thread function once make_gc grew).
+  [[gnu::noinline]] gc_ptr<waiter> block_in(detail::waiter_queue<T>& queue, T value,
                           std::unique_lock<std::mutex>& guard, bool sending) {
     std::condition_variable wake;
     gc_ptr<waiter> self = make_gc<waiter>(&wake, std::move(value));
